@@ -1,0 +1,129 @@
+# tome -- one non-recursive Makefile.
+#
+#   make            build/tome, build/tome.so, build/libtome.a
+#   make test       install what is missing, build, run every spec (normal
+#                   build, then again under ASan + UBSan)
+#   make demo       install what is missing, build, generate a sample log
+#                   and run the example report on it
+#   make bench      the benchmark against the peers (big files, slow)
+#   make asan       the sanitizer build only (build-asan/)
+#   make install PREFIX=/usr/local [DESTDIR=...]
+
+BUILD    ?= build
+CC       ?= cc
+LUA_INC  ?= /usr/include/lua5.4
+LUA_LIB  ?= -llua5.4
+OPT      ?= -O2
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -fPIC -g $(OPT) \
+               -I$(LUA_INC) -Isrc -I$(BUILD)/gen
+SAN      ?=
+ifeq ($(SAN),1)
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+endif
+ALL_CFLAGS = $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS)
+LIBS     := -lm -ldl -lpthread
+
+# the library rooms (everything but the command)
+LIB_SRC  := $(filter-out src/host.c src/repl.c,$(wildcard src/*.c))
+HOST_SRC := $(wildcard src/host.c src/repl.c)
+LUA_SRC  := $(sort $(wildcard lua/tome/*.lua))
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/luasrc.o
+HOST_OBJ := $(HOST_SRC:src/%.c=$(BUILD)/obj/%.o)
+CSPEC_SRC := $(wildcard spec/c/*.c)
+CSPEC_BIN := $(CSPEC_SRC:spec/c/%.c=$(BUILD)/spec_%)
+
+HOST_LIBS := $(shell pkg-config --exists libedit 2>/dev/null && echo -ledit)
+ifneq ($(HOST_LIBS),)
+  HOST_DEFS := -DTOME_HAVE_EDITLINE
+endif
+
+.PHONY: all deps test test-normal test-asan asan demo bench fuzz lint \
+        clean install uninstall
+all: $(BUILD)/tome $(BUILD)/tome.so $(BUILD)/libtome.a $(CSPEC_BIN)
+
+$(BUILD)/obj $(BUILD)/gen:
+	@mkdir -p $@
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) $(HOST_DEFS) -c $< -o $@
+
+# The Lua files under lua/ are compiled into the binaries as byte arrays.
+$(BUILD)/gen/luasrc.c: scripts/embed_lua.lua $(LUA_SRC) | $(BUILD)/gen
+	lua5.4 scripts/embed_lua.lua $@ $(LUA_SRC)
+$(BUILD)/obj/luasrc.o: $(BUILD)/gen/luasrc.c | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libtome.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+# a module links no -llua: the host or lua5.4 provides the API
+$(BUILD)/tome.so: $(LIB_OBJ)
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $^ -lm -lpthread
+
+$(BUILD)/tome: $(HOST_OBJ) $(BUILD)/libtome.a
+	$(CC) $(ALL_CFLAGS) -Wl,-E -o $@ $(HOST_OBJ) $(BUILD)/libtome.a \
+	  $(LUA_LIB) $(HOST_LIBS) $(LIBS)
+
+# C-level specs: one program per file under spec/c/
+$(BUILD)/spec_%: spec/c/%.c $(BUILD)/libtome.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libtome.a $(LUA_LIB) $(LIBS)
+
+# {====== set-up ======
+# Debian packages the build and the specs need; installed when missing.
+DEB_PKGS := lua5.4 liblua5.4-dev lua-lpeg lua-busted lua-check libedit-dev \
+            pkg-config
+deps:
+	@sh scripts/deps.sh $(DEB_PKGS)
+# }======
+
+# {====== tests ======
+BUSTED := /usr/bin/busted
+test: deps
+	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory test-normal
+	$(MAKE) --no-print-directory asan
+	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory lint
+
+test-normal: all
+	@for t in $(CSPEC_BIN); do echo "== $$t"; ./$$t || exit 1; done
+	TOME_BUILD=$(BUILD) $(BUILD)/tome $(BUSTED) --output=utfTerminal spec
+
+asan:
+	$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT=-O1 all
+
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=0:allow_user_segv_handler=1:handle_sigbus=0 \
+            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+test-asan:
+	@for t in $(patsubst $(BUILD)/%,build-asan/%,$(CSPEC_BIN)); do \
+	  echo "== $$t"; $(ASAN_ENV) ./$$t || exit 1; done
+	$(ASAN_ENV) TOME_BUILD=build-asan build-asan/tome $(BUSTED) \
+	  --output=utfTerminal spec
+
+lint:
+	@if command -v luacheck >/dev/null; then \
+	  luacheck -q lua spec scripts; else echo "luacheck missing"; exit 1; fi
+# }======
+
+demo: deps
+	$(MAKE) --no-print-directory all
+	sh scripts/demo.sh $(BUILD)
+
+bench: all
+	sh scripts/bench.sh $(BUILD)
+
+clean:
+	rm -rf build build-asan
+
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/lua/5.4
+	install -m 755 $(BUILD)/tome $(DESTDIR)$(PREFIX)/bin/tome
+	install -m 644 $(BUILD)/libtome.a $(DESTDIR)$(PREFIX)/lib/libtome.a
+	install -m 644 src/tome.h $(DESTDIR)$(PREFIX)/include/tome.h
+	install -m 755 $(BUILD)/tome.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/tome.so
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/tome $(DESTDIR)$(PREFIX)/lib/libtome.a \
+	  $(DESTDIR)$(PREFIX)/include/tome.h $(DESTDIR)$(PREFIX)/lib/lua/5.4/tome.so

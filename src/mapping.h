@@ -1,0 +1,79 @@
+/*
+** mapping.h -- the OS room: open, map, resize, sync, advise, and the
+** per-thread guard that turns SIGBUS (a file truncated under a mapping)
+** into an error.  No Lua here.  Functions return 0 or an errno value.
+*/
+#ifndef TOME_MAPPING_H
+#define TOME_MAPPING_H
+
+#include <setjmp.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* access modes */
+enum { TM_MODE_R = 0,      /* read-only mapping of a file */
+       TM_MODE_RW = 1,     /* "r+": MAP_SHARED, writes reach the file */
+       TM_MODE_COW = 2 };  /* "c": MAP_PRIVATE, writable, file unchanged */
+
+/* where the bytes live */
+enum { TM_KIND_FILE = 1,   /* mmap of a regular file (or empty file) */
+       TM_KIND_HEAP = 2,   /* malloc'd copy: pipes, /proc, tome.wrap */
+       TM_KIND_EXTERN = 3  /* memory owned by an embedding program */ };
+
+typedef struct tm_mapping {
+  char *base;     /* first byte; NULL when nothing is mapped */
+  size_t len;     /* bytes visible */
+  size_t cap;     /* bytes mapped or allocated at base */
+  int fd;         /* the open file for TM_KIND_FILE, else -1 */
+  int kind;
+  int mode;
+  int writable;
+} tm_mapping;
+
+/* Open and map 'path' ("-" is standard input).  Files that cannot be
+** mapped (pipes, character devices, /proc files) are read into memory. */
+int tm_map_open(tm_mapping *m, const char *path, int mode);
+/* Create or truncate 'path' with 'size' zero bytes, mapped read-write. */
+int tm_map_create(tm_mapping *m, const char *path, size_t size);
+/* A private, writable copy of 'len' bytes at 'data' (tome.wrap). */
+int tm_map_heap(tm_mapping *m, const void *data, size_t len);
+/* Memory the caller owns (tome_pushbuffer); never freed by us. */
+void tm_map_extern(tm_mapping *m, const void *data, size_t len, int writable);
+/* Grow or shrink; the base may move. */
+int tm_map_resize(tm_mapping *m, size_t n);
+/* msync [off, off+len) (rounded out to pages); no-op for memory maps. */
+int tm_map_sync(tm_mapping *m, size_t off, size_t len);
+/* madvise [off, off+len) with one of the hints below. */
+enum { TM_ADV_NORMAL, TM_ADV_SEQUENTIAL, TM_ADV_RANDOM, TM_ADV_WILLNEED,
+       TM_ADV_DONTNEED };
+int tm_map_advise(tm_mapping *m, int hint, size_t off, size_t len);
+/* Unmap / free / close; idempotent. */
+void tm_map_close(tm_mapping *m);
+/* Current size of the file behind a file map (for reporting truncation);
+** returns -1 when unknown. */
+off_t tm_map_filesize(const tm_mapping *m);
+
+/* {====================================================================
+** SIGBUS guard.  Usage, around code that touches mapped bytes and calls
+** nothing that can raise a Lua error or otherwise leave the frame:
+**
+**   tm_guard g;
+**   if (tm_guard_enter(&g)) { ...touch bytes...; tm_guard_leave(&g); }
+**   else { ...a fault happened: g is already popped; report it... }
+**
+** The guard is per thread: the handler jumps to the innermost guard of
+** the thread that faulted.  Guards nest.
+** ===================================================================== */
+typedef struct tm_guard {
+  sigjmp_buf jb;
+  struct tm_guard *prev;
+} tm_guard;
+
+void tm_guard_install(void);   /* idempotent; thread-safe */
+void tm_guard_push_(tm_guard *g);
+void tm_guard_leave(tm_guard *g);
+/* pushes g, then returns nonzero on the first pass and 0 after a fault */
+#define tm_guard_enter(g) (tm_guard_push_(g), sigsetjmp((g)->jb, 0) == 0)
+/* }==================================================================== */
+
+#endif
