@@ -1,0 +1,1231 @@
+/*
+** lmap.c -- the Lua types map and view: argument checking, index
+** clamping, pushing results, iterators, the file-handle methods.  Thin:
+** every byte-level loop calls scan.c, binary.c or pattern.c.
+**
+** A view never caches an address: it holds its map (user value 1), an
+** offset and a length, and derives the address on every call, so a
+** closed or shrunk map gives an error instead of a use-after-unmap.
+*/
+#include "lmap.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lauxlib.h"
+#include "binary.h"
+#include "scan.h"
+#include "tome.h"
+
+#define STATE_KEY "tome.state"
+
+/* {====================================================================
+** Per-state settings and the reused scan buffer.  One per lua_State (in
+** its registry), so two states in two threads share nothing.
+** ===================================================================== */
+
+typedef struct tm_state {
+  size_t pread_min;   /* ranges at least this long are read with pread */
+  size_t block;       /* pread window size */
+  tm_src src;         /* the cursor of the non-iterator scans */
+  char *spare;        /* their buffer, kept between calls */
+  size_t sparecap;
+} tm_state;
+
+/* Below this, faulting the mapping in costs less than a read system call
+** per window; above it, pread through the page cache wins (see scan.h). */
+#define PREAD_MIN ((size_t)1 << 20)
+
+static int state_gc(lua_State *L) {
+  tm_state *st = (tm_state *)lua_touserdata(L, 1);
+  free(st->spare);
+  st->spare = NULL;
+  st->sparecap = 0;
+  return 0;
+}
+
+static tm_state *getstate(lua_State *L) {
+  tm_state *st;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, STATE_KEY) == LUA_TUSERDATA) {
+    st = (tm_state *)lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return st;
+  }
+  lua_pop(L, 1);
+  st = (tm_state *)lua_newuserdatauv(L, sizeof(tm_state), 0);
+  memset(st, 0, sizeof *st);
+  st->pread_min = PREAD_MIN;
+  st->block = TM_SRC_BLOCK;
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, state_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, LUA_REGISTRYINDEX, STATE_KEY);
+  return st;
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** Checking and resolving maps and views
+** ===================================================================== */
+
+static const char *const mode_names[] = {"r", "r+", "c"};
+
+static tm_map *tomap(lua_State *L, int idx) {
+  return (tm_map *)luaL_testudata(L, idx, TM_MAP_MT);
+}
+
+static tm_view *toview(lua_State *L, int idx) {
+  return (tm_view *)luaL_testudata(L, idx, TM_VIEW_MT);
+}
+
+int tm_l_isbytes(lua_State *L, int idx) {
+  return tomap(L, idx) != NULL || toview(L, idx) != NULL;
+}
+
+static int closed_error(lua_State *L) {
+  return luaL_error(L, "attempt to use a closed map");
+}
+
+void tm_l_range(lua_State *L, int idx, tm_range *r) {
+  tm_map *m = tomap(L, idx);
+  if (m != NULL) {
+    if (m->closed) closed_error(L);
+    r->map = m;
+    r->off = 0;
+    r->len = m->mp.len;
+    r->cursor = &m->cursor;
+    r->mapidx = lua_absindex(L, idx);
+    return;
+  }
+  tm_view *v = toview(L, idx);
+  if (v == NULL) {
+    luaL_typeerror(L, idx, "tome map or view");
+    return;
+  }
+  if (v->closed) luaL_error(L, "attempt to use a closed view");
+  if (v->map->closed) closed_error(L);
+  if (v->off > v->map->mp.len || v->len > v->map->mp.len - v->off)
+    luaL_error(L, "view [%I, %I] lies outside its map (%I bytes): the map "
+               "was resized", (lua_Integer)v->off + 1,
+               (lua_Integer)(v->off + v->len), (lua_Integer)v->map->mp.len);
+  r->map = v->map;
+  r->off = v->off;
+  r->len = v->len;
+  r->cursor = &v->cursor;
+  r->mapidx = 0;
+}
+
+/* Push the map userdata of the map or view at idx. */
+static void pushmapof(lua_State *L, int idx) {
+  if (tomap(L, idx) != NULL) lua_pushvalue(L, idx);
+  else lua_getiuservalue(L, idx, 1);
+}
+
+static void checkwritable(lua_State *L, const tm_range *r) {
+  if (!r->map->mp.writable)
+    luaL_error(L, "attempt to write to a read-only map");
+}
+
+int tm_l_fault(lua_State *L, const tm_map *map) {
+  off_t now = tm_map_filesize(&map->mp);
+  if (now >= 0)
+    return luaL_error(L, "file truncated while mapped: it has %I bytes now, "
+                      "the map %I", (lua_Integer)now,
+                      (lua_Integer)map->mp.len);
+  return luaL_error(L, "file truncated while mapped");
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** Positions, clamped as the string library clamps them
+** ===================================================================== */
+
+/* a start position (string.sub's i, string.find's init): 1.. */
+static size_t startpos(lua_Integer pos, size_t len) {
+  if (pos > 0) return (size_t)pos;
+  if (pos == 0) return 1;
+  if (pos < -(lua_Integer)len) return 1;
+  return len + (size_t)pos + 1;
+}
+
+/* an end position (string.sub's j): 0..len */
+static size_t endpos(lua_Integer pos, size_t len) {
+  if (pos > (lua_Integer)len) return len;
+  if (pos >= 0) return (size_t)pos;
+  if (pos < -(lua_Integer)len) return 0;
+  return len + (size_t)pos + 1;
+}
+
+/* [i, j] from arguments ai, aj (defaults 1, -1) as a 0-based half-open
+** range [*from, *to); empty ranges are placed at min(i-1, len). */
+static void subrange(lua_State *L, int ai, int aj, size_t len, size_t *from,
+                     size_t *to) {
+  size_t i = startpos(luaL_optinteger(L, ai, 1), len);
+  size_t j = endpos(luaL_optinteger(L, aj, -1), len);
+  if (i > j) {
+    *from = *to = (i - 1 < len ? i - 1 : len);
+    return;
+  }
+  *from = i - 1;
+  *to = j;
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** Guarded access to mapped bytes
+** ===================================================================== */
+
+void tm_l_copy(lua_State *L, const tm_range *r, char *dst, const char *p,
+               size_t n) {
+  tm_guard g;
+  if (n == 0) return;
+  if (!tm_guard_enter(&g)) {
+    tm_l_fault(L, r->map);
+    return;
+  }
+  memcpy(dst, p, n);
+  tm_guard_leave(&g);
+}
+
+void tm_l_pushbytes(lua_State *L, const tm_range *r, const char *p,
+                    size_t n) {
+  if (r->map->mp.kind != TM_KIND_FILE) {
+    lua_pushlstring(L, p, n);
+    return;
+  }
+  /* copy under the guard into a buffer first: a fault must never happen
+  ** half-way through one of Lua's own functions */
+  luaL_Buffer b;
+  char *d = luaL_buffinitsize(L, &b, n);
+  tm_l_copy(L, r, d, p, n);
+  luaL_pushresultsize(&b, n);
+}
+
+void tm_l_pushview(lua_State *L, int mapidx, size_t off, size_t len) {
+  tm_map *m = tomap(L, mapidx);
+  tm_view *v = (tm_view *)lua_newuserdatauv(L, sizeof(tm_view), 1);
+  v->map = m;
+  v->off = off;
+  v->len = len;
+  v->cursor = 0;
+  v->closed = 0;
+  lua_pushvalue(L, mapidx);
+  lua_setiuservalue(L, -2, 1);
+  luaL_setmetatable(L, TM_VIEW_MT);
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** Scanning through a cursor (scan.c): memory for small ranges and
+** memory-only maps, pread for large ranges of files.
+** ===================================================================== */
+
+static int use_pread(const tm_state *st, const tm_range *r) {
+  const tm_mapping *mp = &r->map->mp;
+  return mp->kind == TM_KIND_FILE && mp->fd >= 0 && mp->mode != TM_MODE_COW
+         && r->len >= st->pread_min;
+}
+
+static void src_setup(tm_src *s, const tm_state *st, const tm_range *r,
+                      char *buf, size_t cap) {
+  int viafd = use_pread(st, r);
+  tm_src_init(s, viafd ? NULL : tm_range_ptr(r), viafd ? r->map->mp.fd : -1,
+              (off_t)r->off, r->len, buf, cap);
+}
+
+/* The shared cursor of the one-shot scans, with the spare buffer. */
+static tm_src *scan_begin(lua_State *L, const tm_range *r) {
+  tm_state *st = getstate(L);
+  if (st->spare == NULL && use_pread(st, r)) {
+    st->spare = malloc(st->block);
+    st->sparecap = st->spare ? st->block : 0;
+  }
+  src_setup(&st->src, st, r, st->spare, st->sparecap);
+  st->spare = NULL;
+  st->sparecap = 0;
+  return &st->src;
+}
+
+/* Take the buffer back; raise if the scan failed. */
+static void scan_end(lua_State *L, const tm_range *r, tm_src *s, int rc) {
+  tm_state *st = getstate(L);
+  int err = s->err;
+  st->spare = s->buf;
+  st->sparecap = s->cap;
+  s->buf = NULL;
+  s->cap = 0;
+  if (rc >= 0) return;
+  if (err == TM_ETRUNC) tm_l_fault(L, r->map);
+  luaL_error(L, "read error: %s", strerror(err));
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** Reading: length, bytes, slices, views
+** ===================================================================== */
+
+static int map_len(lua_State *L) {
+  tm_range r;
+  tm_l_range(L, 1, &r);
+  lua_pushinteger(L, (lua_Integer)r.len);
+  return 1;
+}
+
+/* v[i]: the byte at i; anything else is a method name */
+static int map_index(lua_State *L) {
+  lua_Integer i;
+  int isnum;
+  if (lua_type(L, 2) == LUA_TNUMBER) {
+    i = lua_tointegerx(L, 2, &isnum);
+    tm_range r;
+    tm_l_range(L, 1, &r);
+    if (!isnum) return 0;
+    if (i < 0) i += (lua_Integer)r.len + 1;
+    if (i < 1 || i > (lua_Integer)r.len) return 0;
+    unsigned char c;
+    tm_l_copy(L, &r, (char *)&c, tm_range_ptr(&r) + (i - 1), 1);
+    lua_pushinteger(L, c);
+    return 1;
+  }
+  lua_pushvalue(L, 2);
+  lua_rawget(L, lua_upvalueindex(1));
+  return 1;
+}
+
+static int map_byte(lua_State *L) {
+  tm_range r;
+  tm_l_range(L, 1, &r);
+  size_t i = startpos(luaL_optinteger(L, 2, 1), r.len);
+  size_t j = endpos(luaL_optinteger(L, 3, (lua_Integer)i), r.len);
+  if (i > j) return 0;
+  if (j - i >= (size_t)INT_MAX) return luaL_error(L, "string slice too long");
+  int n = (int)(j - i) + 1;
+  luaL_checkstack(L, n, "string slice too long");
+  unsigned char small[64];
+  unsigned char *buf = small;
+  if ((size_t)n > sizeof small)
+    buf = (unsigned char *)lua_newuserdatauv(L, (size_t)n, 0);
+  tm_l_copy(L, &r, (char *)buf, tm_range_ptr(&r) + (i - 1), (size_t)n);
+  /* a large copy stays below the results on the stack */
+  for (int k = 0; k < n; k++) lua_pushinteger(L, buf[k]);
+  return n;
+}
+
+static int map_sub(lua_State *L) {
+  tm_range r;
+  tm_l_range(L, 1, &r);
+  size_t i = startpos(luaL_checkinteger(L, 2), r.len);
+  size_t j = endpos(luaL_optinteger(L, 3, -1), r.len);
+  if (i > j) lua_pushliteral(L, "");
+  else tm_l_pushbytes(L, &r, tm_range_ptr(&r) + (i - 1), j - i + 1);
+  return 1;
+}
+
+static int map_view(lua_State *L) {
+  tm_range r;
+  size_t from, to;
+  tm_l_range(L, 1, &r);
+  subrange(L, 2, 3, r.len, &from, &to);
+  pushmapof(L, 1);
+  tm_l_pushview(L, lua_gettop(L), r.off + from, to - from);
+  return 1;
+}
+
+static int map_offset(lua_State *L) {
+  tm_range r;
+  tm_l_range(L, 1, &r);
+  lua_pushinteger(L, (lua_Integer)r.off + 1);
+  return 1;
+}
+
+static int map_map(lua_State *L) {
+  tm_range r;
+  tm_l_range(L, 1, &r);
+  pushmapof(L, 1);
+  return 1;
+}
+
+/* "2.0 GB", "512 bytes" */
+static void pushsize(lua_State *L, size_t n) {
+  static const char *const units[] = {"KB", "MB", "GB", "TB", "PB"};
+  if (n < 1024) {
+    lua_pushfstring(L, "%I bytes", (lua_Integer)n);
+    return;
+  }
+  double x = (double)n / 1024;
+  int u = 0;
+  while (x >= 1024 && u < 4) {
+    x /= 1024;
+    u++;
+  }
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.1f %s", x, units[u]);
+  lua_pushstring(L, buf);
+}
+
+static int map_tostring(lua_State *L) {
+  tm_map *m = tomap(L, 1);
+  if (m != NULL) {
+    lua_getiuservalue(L, 1, 1);
+    const char *name = lua_tostring(L, -1);
+    if (m->closed) {
+      lua_pushfstring(L, "tome.map: %s (closed)", name);
+      return 1;
+    }
+    pushsize(L, m->mp.len);
+    lua_pushfstring(L, "tome.map: %s %s %s", name, lua_tostring(L, -1),
+                    mode_names[m->mp.mode]);
+    return 1;
+  }
+  tm_view *v = (tm_view *)luaL_checkudata(L, 1, TM_VIEW_MT);
+  if (v->closed || v->map->closed)
+    lua_pushliteral(L, "tome.view: (closed)");
+  else
+    lua_pushfstring(L, "tome.view: %I bytes at %I", (lua_Integer)v->len,
+                    (lua_Integer)v->off + 1);
+  return 1;
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** Plain search: find, rfind, count, lineno
+** ===================================================================== */
+
+#define SPECIALS "^$*+?.([%-"
+
+static int has_specials(const char *p, size_t n) {
+  for (size_t k = 0; k < n; k++)
+    if (strchr(SPECIALS, p[k]) != NULL && p[k] != '\0') return 1;
+  return 0;
+}
+
+/* Search [from, to) with the shared cursor; guarded for mapped bytes. */
+static int guarded_find(lua_State *L, const tm_range *r, int back,
+                        size_t from, size_t to, const char *nd, size_t nn,
+                        size_t *at) {
+  tm_src *s = scan_begin(L, r);
+  tm_guard g;
+  int rc;
+  if (!tm_guard_enter(&g)) {
+    scan_end(L, r, s, 0);
+    return tm_l_fault(L, r->map);
+  }
+  rc = back ? tm_src_rfind(s, from, to, nd, nn, at)
+            : tm_src_find(s, from, to, nd, nn, at);
+  tm_guard_leave(&g);
+  scan_end(L, r, s, rc);
+  return rc;
+}
+
+static int guarded_count(lua_State *L, const tm_range *r, size_t from,
+                         size_t to, const char *nd, size_t nn,
+                         uint64_t *count) {
+  tm_src *s = scan_begin(L, r);
+  tm_guard g;
+  int rc;
+  if (!tm_guard_enter(&g)) {
+    scan_end(L, r, s, 0);
+    return tm_l_fault(L, r->map);
+  }
+  rc = tm_src_count(s, from, to, nd, nn, count);
+  tm_guard_leave(&g);
+  scan_end(L, r, s, rc);
+  return rc;
+}
+
+/* Pattern methods live in lmatch.c; this is the plain half of find. */
+int tm_l_plainfind(lua_State *L, const tm_range *r, const char *nd,
+                   size_t nn, size_t init) {
+  size_t at;
+  if (nn == 0) {
+    lua_pushinteger(L, (lua_Integer)init);
+    lua_pushinteger(L, (lua_Integer)init - 1);
+    return 2;
+  }
+  if (nn > r->len - (init - 1)) {
+    luaL_pushfail(L);
+    return 1;
+  }
+  if (guarded_find(L, r, 0, init - 1, r->len, nd, nn, &at) <= 0) {
+    luaL_pushfail(L);
+    return 1;
+  }
+  lua_pushinteger(L, (lua_Integer)at + 1);
+  lua_pushinteger(L, (lua_Integer)(at + nn));
+  return 2;
+}
+
+int tm_l_patternfind(lua_State *L, int find);  /* lmatch.c */
+
+static int map_find(lua_State *L) {
+  tm_range r;
+  tm_l_range(L, 1, &r);
+  size_t nn;
+  const char *nd = luaL_checklstring(L, 2, &nn);
+  size_t init = startpos(luaL_optinteger(L, 3, 1), r.len);
+  if (init > r.len + 1) {
+    luaL_pushfail(L);
+    return 1;
+  }
+  if (lua_toboolean(L, 4) || !has_specials(nd, nn))
+    return tm_l_plainfind(L, &r, nd, nn, init);
+  return tm_l_patternfind(L, 1);
+}
+
+static int map_rfind(lua_State *L) {
+  tm_range r;
+  tm_l_range(L, 1, &r);
+  size_t nn, at;
+  const char *nd = luaL_checklstring(L, 2, &nn);
+  lua_Integer init = luaL_optinteger(L, 3, (lua_Integer)r.len + 1);
+  if (init < 0) init += (lua_Integer)r.len + 1;
+  if (init < 1) {
+    luaL_pushfail(L);
+    return 1;
+  }
+  if (init > (lua_Integer)r.len + 1) init = (lua_Integer)r.len + 1;
+  size_t start = (size_t)init - 1;          /* latest 0-based start */
+  if (nn == 0) {
+    lua_pushinteger(L, init);
+    lua_pushinteger(L, init - 1);
+    return 2;
+  }
+  size_t to = nn > r.len - start ? r.len : start + nn;
+  if (nn > to || guarded_find(L, &r, 1, 0, to, nd, nn, &at) <= 0) {
+    luaL_pushfail(L);
+    return 1;
+  }
+  lua_pushinteger(L, (lua_Integer)at + 1);
+  lua_pushinteger(L, (lua_Integer)(at + nn));
+  return 2;
+}
+
+static int map_count(lua_State *L) {
+  tm_range r;
+  size_t nn, from, to;
+  uint64_t n = 0;
+  tm_l_range(L, 1, &r);
+  const char *nd = luaL_checklstring(L, 2, &nn);
+  luaL_argcheck(L, nn > 0, 2, "empty string");
+  subrange(L, 3, 4, r.len, &from, &to);
+  if (to - from >= nn) guarded_count(L, &r, from, to, nd, nn, &n);
+  lua_pushinteger(L, (lua_Integer)n);
+  return 1;
+}
+
+static int map_lineno(lua_State *L) {
+  tm_range r;
+  uint64_t n = 0;
+  tm_l_range(L, 1, &r);
+  lua_Integer pos = luaL_checkinteger(L, 2);
+  if (pos < 0) pos += (lua_Integer)r.len + 1;
+  luaL_argcheck(L, pos >= 1 && pos <= (lua_Integer)r.len + 1, 2,
+                "position out of range");
+  if (pos > 1) guarded_count(L, &r, 0, (size_t)pos - 1, "\n", 1, &n);
+  lua_pushinteger(L, (lua_Integer)n + 1);
+  return 1;
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** Iterators: lines, split, grep.  State in a userdata (so its buffer is
+** freed by __gc), the map anchored in its user value, the needle in an
+** upvalue of the closure.
+** ===================================================================== */
+
+#define ITER_MT "tome.iter"
+
+enum { IT_LINES, IT_SPLIT, IT_GREP };
+
+typedef struct tm_iter {
+  tm_src src;
+  tm_map *map;
+  size_t off, len;      /* the range iterated, in map offsets */
+  size_t pos;           /* next range position (0-based) */
+  int what, fmt, done;
+} tm_iter;
+
+static int iter_gc(lua_State *L) {
+  tm_iter *it = (tm_iter *)luaL_checkudata(L, 1, ITER_MT);
+  tm_src_done(&it->src);
+  it->done = 1;
+  return 0;
+}
+
+/* Check the iterated range is still there, point the cursor at it. */
+static void iter_range(lua_State *L, tm_iter *it, tm_range *r) {
+  if (it->map->closed) closed_error(L);
+  if (it->off > it->map->mp.len || it->len > it->map->mp.len - it->off)
+    luaL_error(L, "iterated range lies outside its map: the map was resized");
+  r->map = it->map;
+  r->off = it->off;
+  r->len = it->len;
+  r->cursor = NULL;
+  r->mapidx = 0;
+  if (it->src.fd < 0) it->src.mem = tm_range_ptr(r);
+}
+
+static int iter_finish(lua_State *L, tm_iter *it) {
+  tm_src_done(&it->src);
+  it->done = 1;
+  lua_pushnil(L);
+  return 1;
+}
+
+/* Push one record found by the iterator, and its 1-based start. */
+static int iter_push(lua_State *L, tm_iter *it, const tm_range *r,
+                     const char *p, size_t start, size_t n, size_t nl) {
+  if (it->fmt == 'v') {
+    lua_getiuservalue(L, lua_upvalueindex(1), 1);
+    tm_l_pushview(L, lua_gettop(L), it->off + start, n);
+    lua_remove(L, -2);
+  } else {
+    size_t k = it->fmt == 'L' ? n + nl : n;
+    if (it->src.fd >= 0) lua_pushlstring(L, p, k);  /* our own buffer */
+    else tm_l_pushbytes(L, r, p, k);
+  }
+  lua_pushinteger(L, (lua_Integer)start + 1);
+  return 2;
+}
+
+static int iter_step(lua_State *L) {
+  tm_iter *it = (tm_iter *)lua_touserdata(L, lua_upvalueindex(1));
+  tm_range r;
+  const char *p = NULL;
+  size_t n = 0, next = 0, start = it->pos, nn = 0;
+  const char *nd = NULL;
+  int rc;
+  if (it->done) {
+    lua_pushnil(L);
+    return 1;
+  }
+  iter_range(L, it, &r);
+  if (it->what != IT_LINES) nd = lua_tolstring(L, lua_upvalueindex(2), &nn);
+  if (it->pos >= it->len + (it->what == IT_SPLIT))
+    return iter_finish(L, it);
+  tm_guard g;
+  if (!tm_guard_enter(&g)) return tm_l_fault(L, it->map);
+  switch (it->what) {
+    case IT_LINES: rc = tm_src_line(&it->src, it->pos, &p, &n, &next); break;
+    case IT_SPLIT:
+      rc = tm_src_field(&it->src, it->pos, nd, nn, &p, &n, &next);
+      break;
+    default:
+      rc = tm_src_grep(&it->src, it->pos, nd, nn, &start, &p, &n, &next);
+      break;
+  }
+  tm_guard_leave(&g);
+  if (rc < 0) {
+    if (it->src.err == TM_ETRUNC) return tm_l_fault(L, it->map);
+    return luaL_error(L, "read error: %s", strerror(it->src.err));
+  }
+  if (rc == 0) return iter_finish(L, it);
+  it->pos = next;
+  /* the separator after the record: a newline, or sep for split */
+  size_t after = it->what == IT_SPLIT ? nn : 1;
+  size_t end = start + n;
+  size_t nl = end < it->len ? (after < it->len - end ? after : it->len - end)
+                            : 0;
+  return iter_push(L, it, &r, p, start, n, nl);
+}
+
+static const char *const fmt_names[] = {"l", "L", "v", NULL};
+
+/* Build the iterator closure for the map/view at 1. */
+static int newiter(lua_State *L, int what, int fmtarg, size_t init,
+                   int needlearg) {
+  tm_range r;
+  tm_l_range(L, 1, &r);
+  int fmt = fmt_names[luaL_checkoption(L, fmtarg, "l", fmt_names)][0];
+  if (what == IT_SPLIT && fmt == 'L')
+    luaL_argerror(L, fmtarg, "invalid option 'L' for split");
+  tm_iter *it = (tm_iter *)lua_newuserdatauv(L, sizeof(tm_iter), 1);
+  memset(it, 0, sizeof *it);
+  it->done = 1;  /* until set up */
+  luaL_setmetatable(L, ITER_MT);
+  pushmapof(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  it->map = r.map;
+  it->off = r.off;
+  it->len = r.len;
+  it->pos = init;
+  it->what = what;
+  it->fmt = fmt;
+  src_setup(&it->src, getstate(L), &r, NULL, 0);
+  it->done = 0;
+  if (needlearg) lua_pushvalue(L, needlearg);
+  else lua_pushnil(L);
+  lua_pushcclosure(L, iter_step, 2);
+  return 1;
+}
+
+static int map_lines(lua_State *L) {
+  tm_range r;
+  tm_l_range(L, 1, &r);
+  lua_Integer init = luaL_optinteger(L, 3, 1);
+  size_t start = startpos(init, r.len);
+  return newiter(L, IT_LINES, 2, start - 1, 0);
+}
+
+static int map_split(lua_State *L) {
+  size_t sn;
+  luaL_checklstring(L, 2, &sn);
+  luaL_argcheck(L, sn > 0, 2, "empty separator");
+  return newiter(L, IT_SPLIT, 3, 0, 2);
+}
+
+int tm_l_patterngrep(lua_State *L);  /* lmatch.c */
+
+static int map_grep(lua_State *L) {
+  size_t nn;
+  luaL_checklstring(L, 2, &nn);
+  if (lua_gettop(L) >= 3 && !lua_toboolean(L, 3)) return tm_l_patterngrep(L);
+  lua_settop(L, 2);
+  if (nn == 0) return newiter(L, IT_LINES, 3, 0, 0);  /* every line */
+  return newiter(L, IT_GREP, 3, 0, 2);
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** Binary: unpack, pack
+** ===================================================================== */
+
+static int map_unpack(lua_State *L) {
+  tm_range r;
+  tm_l_range(L, 1, &r);
+  const char *fmt = luaL_checkstring(L, 2);
+  lua_Integer pos = luaL_optinteger(L, 3, 1);
+  int n;
+  tm_guard g;
+  if (!tm_guard_enter(&g)) return tm_l_fault(L, r.map);
+  n = tm_unpack(L, fmt, tm_range_ptr(&r), r.len, pos, 3);
+  tm_guard_leave(&g);
+  return n;
+}
+
+static void write_at(lua_State *L, const tm_range *r, size_t pos,
+                     const char *src, size_t n) {
+  checkwritable(L, r);
+  if (pos > r->len || n > r->len - pos)
+    luaL_error(L, "write past the end of the map (%I bytes): use resize "
+               "to make room", (lua_Integer)r->len);
+  if (n == 0) return;
+  tm_guard g;
+  if (!tm_guard_enter(&g)) {
+    tm_l_fault(L, r->map);
+    return;
+  }
+  memmove(tm_range_ptr(r) + pos, src, n);
+  tm_guard_leave(&g);
+}
+
+static int map_pack(lua_State *L) {
+  tm_range r;
+  tm_l_range(L, 1, &r);
+  lua_Integer pos = luaL_checkinteger(L, 2);
+  checkwritable(L, &r);
+  if (pos < 0) pos += (lua_Integer)r.len + 1;
+  luaL_argcheck(L, pos >= 1, 2, "position out of range");
+  tm_pack(L, 3);
+  size_t n;
+  const char *s = lua_tolstring(L, -1, &n);
+  write_at(L, &r, (size_t)pos - 1, s, n);
+  lua_settop(L, 1);
+  return 1;
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** The file-handle methods: read, seek, write, close
+** ===================================================================== */
+
+/* Like file:read("n"): the longest prefix that looks like a numeral
+** (at most 200 characters), then lua_stringtonumber on it. */
+#define MAXNUMERAL 200
+
+typedef struct numreader {
+  const char *p;
+  size_t n, k;          /* bytes available, next byte */
+  char buf[MAXNUMERAL + 1];
+  size_t blen;
+  int overflow;
+} numreader;
+
+static int nr_peek(numreader *nr) {
+  return nr->k < nr->n ? (unsigned char)nr->p[nr->k] : -1;
+}
+
+/* accept the next byte if it is one of 'set' */
+static int nr_accept(numreader *nr, const char *set) {
+  int c = nr_peek(nr);
+  if (c <= 0 || strchr(set, c) == NULL) return 0;
+  if (nr->blen >= MAXNUMERAL) {
+    nr->overflow = 1;
+    return 0;
+  }
+  nr->buf[nr->blen++] = (char)c;
+  nr->k++;
+  return 1;
+}
+
+static int nr_digits(numreader *nr, int hex) {
+  int count = 0;
+  while (nr_accept(nr, hex ? "0123456789abcdefABCDEF" : "0123456789"))
+    count++;
+  return count;
+}
+
+static int read_number(lua_State *L, numreader *nr) {
+  int hex = 0, count = 0;
+  while (nr_peek(nr) >= 0 && strchr(" \t\n\v\f\r", nr_peek(nr)) &&
+         nr_peek(nr) != 0)
+    nr->k++;
+  nr_accept(nr, "+-");
+  if (nr_accept(nr, "0")) {
+    if (nr_accept(nr, "xX")) hex = 1;
+    else count = 1;
+  }
+  count += nr_digits(nr, hex);
+  if (nr_accept(nr, "."))
+    count += nr_digits(nr, hex);
+  if (count > 0 && nr_accept(nr, hex ? "pP" : "eE")) {
+    nr_accept(nr, "+-");
+    nr_digits(nr, 0);
+  }
+  nr->buf[nr->blen] = '\0';
+  if (!nr->overflow && lua_stringtonumber(L, nr->buf) != 0) return 1;
+  return 0;
+}
+
+/* one format of read; returns 0 on failure (nothing pushed) */
+static int read_one(lua_State *L, const tm_range *r, int arg, size_t *cur) {
+  const char *base = tm_range_ptr(r);
+  size_t avail = *cur < r->len ? r->len - *cur : 0;
+  if (lua_type(L, arg) == LUA_TNUMBER) {
+    lua_Integer k = luaL_checkinteger(L, arg);
+    if (k < 0) k = 0;
+    if (avail == 0) return 0;
+    size_t n = (uint64_t)k < avail ? (size_t)k : avail;
+    tm_l_pushbytes(L, r, base + *cur, n);
+    *cur += n;
+    return 1;
+  }
+  const char *f = luaL_checkstring(L, arg);
+  if (*f == '*') f++;
+  switch (*f) {
+    case 'n': {
+      numreader nr;
+      tm_guard g;
+      int ok;
+      memset(&nr, 0, sizeof nr);
+      nr.p = base + (avail ? *cur : 0);
+      nr.n = avail;
+      if (!tm_guard_enter(&g)) return tm_l_fault(L, r->map);
+      ok = read_number(L, &nr);
+      tm_guard_leave(&g);
+      *cur += nr.k;
+      return ok;
+    }
+    case 'l': case 'L': {
+      const char *p, *nl = NULL;
+      tm_guard g;
+      if (avail == 0) return 0;
+      p = base + *cur;
+      if (!tm_guard_enter(&g)) return tm_l_fault(L, r->map);
+      nl = tm_find(p, avail, "\n", 1);
+      tm_guard_leave(&g);
+      size_t n = nl ? (size_t)(nl - p) : avail;
+      size_t adv = nl ? n + 1 : n;
+      tm_l_pushbytes(L, r, p, *f == 'L' ? adv : n);
+      *cur += adv;
+      return 1;
+    }
+    case 'a':
+      tm_l_pushbytes(L, r, base + (avail ? *cur : 0), avail);
+      *cur += avail;
+      return 1;
+    default:
+      return luaL_argerror(L, arg, "invalid format");
+  }
+}
+
+static int map_read(lua_State *L) {
+  tm_range r;
+  tm_l_range(L, 1, &r);
+  int nargs = lua_gettop(L) - 1, n;
+  size_t cur = *r.cursor;
+  if (nargs == 0) {
+    lua_pushliteral(L, "l");
+    nargs = 1;
+  }
+  luaL_checkstack(L, nargs + LUA_MINSTACK, "too many arguments");
+  for (n = 0; n < nargs; n++) {
+    if (!read_one(L, &r, 2 + n, &cur)) {
+      luaL_pushfail(L);
+      n++;
+      break;
+    }
+  }
+  *r.cursor = cur;
+  return n;
+}
+
+static int map_seek(lua_State *L) {
+  static const char *const modes[] = {"set", "cur", "end", NULL};
+  tm_range r;
+  tm_l_range(L, 1, &r);
+  int op = luaL_checkoption(L, 2, "cur", modes);
+  lua_Integer off = luaL_optinteger(L, 3, 0);
+  lua_Integer base = op == 0 ? 0 : op == 1 ? (lua_Integer)*r.cursor
+                                           : (lua_Integer)r.len;
+  if ((off > 0 && base > LUA_MAXINTEGER - off) || base + off < 0) {
+    luaL_pushfail(L);
+    lua_pushstring(L, strerror(EINVAL));
+    lua_pushinteger(L, EINVAL);
+    return 3;
+  }
+  *r.cursor = (size_t)(base + off);
+  lua_pushinteger(L, base + off);
+  return 1;
+}
+
+static int map_write(lua_State *L) {
+  tm_range r;
+  tm_l_range(L, 1, &r);
+  int top = lua_gettop(L);
+  size_t total = 0, cur = *r.cursor;
+  checkwritable(L, &r);
+  /* convert everything first, so a bad argument writes nothing */
+  for (int a = 2; a <= top; a++) {
+    size_t n;
+    if (tm_l_isbytes(L, a)) {
+      tm_range s;
+      tm_l_range(L, a, &s);
+      n = s.len;
+    } else if (lua_type(L, a) == LUA_TNUMBER) {
+      if (lua_isinteger(L, a))
+        lua_pushfstring(L, "%I", (lua_Integer)lua_tointeger(L, a));
+      else {
+        char buf[64];
+        snprintf(buf, sizeof buf, LUA_NUMBER_FMT, lua_tonumber(L, a));
+        lua_pushstring(L, buf);
+      }
+      lua_replace(L, a);
+      lua_tolstring(L, a, &n);
+    } else {
+      luaL_checklstring(L, a, &n);
+    }
+    total += n;
+  }
+  if (cur > r.len || total > r.len - cur)
+    return luaL_error(L, "write past the end of the map (%I bytes): use "
+                      "resize to make room", (lua_Integer)r.len);
+  for (int a = 2; a <= top; a++) {
+    size_t n;
+    if (tm_l_isbytes(L, a)) {
+      tm_range s;
+      tm_l_range(L, a, &s);
+      tm_guard g;
+      if (!tm_guard_enter(&g)) return tm_l_fault(L, s.map);
+      memmove(tm_range_ptr(&r) + cur, tm_range_ptr(&s), s.len);
+      tm_guard_leave(&g);
+      n = s.len;
+    } else {
+      const char *p = lua_tolstring(L, a, &n);
+      write_at(L, &r, cur, p, n);
+    }
+    cur += n;
+  }
+  *r.cursor = cur;
+  lua_settop(L, 1);
+  return 1;
+}
+
+static void map_release(tm_map *m) {
+  if (m->closed) return;
+  m->closed = 1;
+  tm_map_close(&m->mp);
+  if (m->release != NULL) {
+    void (*rel)(void *) = m->release;
+    m->release = NULL;
+    rel(m->ctx);
+  }
+}
+
+static int map_close(lua_State *L) {
+  tm_map *m = tomap(L, 1);
+  if (m != NULL) {
+    map_release(m);  /* closing twice is harmless, as with <close> */
+  } else {
+    tm_view *v = (tm_view *)luaL_checkudata(L, 1, TM_VIEW_MT);
+    v->closed = 1;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* __gc and __close: idempotent, never raise */
+static int map_gc(lua_State *L) {
+  tm_map *m = tomap(L, 1);
+  if (m != NULL) map_release(m);
+  return 0;
+}
+
+static int view_close(lua_State *L) {
+  tm_view *v = toview(L, 1);
+  if (v != NULL) v->closed = 1;
+  return 0;
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** Writing: v[i] = b, resize, flush, advise
+** ===================================================================== */
+
+static int map_newindex(lua_State *L) {
+  tm_range r;
+  tm_l_range(L, 1, &r);
+  int isnum;
+  lua_Integer i = lua_tointegerx(L, 2, &isnum);
+  if (!isnum || lua_type(L, 2) != LUA_TNUMBER)
+    return luaL_error(L, "a map is indexed by integer positions");
+  checkwritable(L, &r);
+  lua_Integer b = luaL_checkinteger(L, 3);
+  luaL_argcheck(L, b >= 0 && b <= 255, 3, "byte value out of range (0-255)");
+  if (i < 0) i += (lua_Integer)r.len + 1;
+  if (i < 1 || i > (lua_Integer)r.len)
+    return luaL_error(L, "position %I out of range (1 to %I): use resize "
+                      "to grow a map", lua_tointeger(L, 2),
+                      (lua_Integer)r.len);
+  char c = (char)b;
+  write_at(L, &r, (size_t)i - 1, &c, 1);
+  return 0;
+}
+
+static tm_map *checkmap(lua_State *L) {
+  tm_map *m = (tm_map *)luaL_checkudata(L, 1, TM_MAP_MT);
+  if (m->closed) closed_error(L);
+  return m;
+}
+
+static int fileresult(lua_State *L, int err, const char *what) {
+  if (err == 0) {
+    lua_settop(L, 1);
+    return 1;
+  }
+  luaL_pushfail(L);
+  lua_pushfstring(L, "%s: %s", what, strerror(err));
+  lua_pushinteger(L, err);
+  return 3;
+}
+
+static int map_resize(lua_State *L) {
+  tm_map *m = checkmap(L);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, n >= 0, 2, "size must be non-negative");
+  if (!m->mp.writable) return luaL_error(L, "attempt to resize a read-only map");
+  if (m->mp.kind == TM_KIND_EXTERN)
+    return luaL_error(L, "cannot resize memory lent by the host program");
+  if ((uint64_t)n > SIZE_MAX) return fileresult(L, EFBIG, "resize");
+  return fileresult(L, tm_map_resize(&m->mp, (size_t)n), "resize");
+}
+
+static int map_flush(lua_State *L) {
+  tm_map *m = checkmap(L);
+  size_t from, to;
+  subrange(L, 2, 3, m->mp.len, &from, &to);
+  return fileresult(L, tm_map_sync(&m->mp, from, to - from), "flush");
+}
+
+static int map_advise(lua_State *L) {
+  static const char *const hints[] = {"normal", "sequential", "random",
+                                      "willneed", "dontneed", NULL};
+  tm_map *m = checkmap(L);
+  int h = luaL_checkoption(L, 2, NULL, hints);
+  size_t from, to;
+  subrange(L, 3, 4, m->mp.len, &from, &to);
+  return fileresult(L, tm_map_advise(&m->mp, h, from, to - from), "advise");
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** The module functions: open, create, wrap, type, and the C API
+** ===================================================================== */
+
+/* A new map userdata, closed until 'mp' is filled in and opened. */
+static tm_map *newmap(lua_State *L, const char *name) {
+  tm_map *m = (tm_map *)lua_newuserdatauv(L, sizeof(tm_map), 1);
+  memset(m, 0, sizeof *m);
+  m->closed = 1;
+  m->mp.fd = -1;
+  luaL_setmetatable(L, TM_MAP_MT);
+  lua_pushstring(L, name);
+  lua_setiuservalue(L, -2, 1);
+  return m;
+}
+
+static int openresult(lua_State *L, tm_map *m, int err, const char *path) {
+  if (err == 0) {
+    m->closed = 0;
+    return 1;
+  }
+  luaL_pushfail(L);
+  lua_pushfstring(L, "%s: %s", path, strerror(err));
+  lua_pushinteger(L, err);
+  return 3;
+}
+
+static int t_open(lua_State *L) {
+  static const char *const modes[] = {"r", "r+", "c", NULL};
+  if (lua_type(L, 1) != LUA_TSTRING) luaL_typeerror(L, 1, "string");
+  const char *path = lua_tostring(L, 1);
+  const char *mode = luaL_optstring(L, 2, "r");
+  int md;
+  for (md = 0; modes[md] && strcmp(modes[md], mode) != 0; md++) {}
+  if (modes[md] == NULL)
+    return luaL_argerror(L, 2, lua_pushfstring(L, "invalid mode '%s' "
+                         "(expected \"r\", \"r+\" or \"c\")", mode));
+  tm_guard_install();
+  lua_pushfstring(L, "\"%s\"", strcmp(path, "-") == 0 ? "(stdin)" : path);
+  tm_map *m = newmap(L, lua_tostring(L, -1));
+  return openresult(L, m, tm_map_open(&m->mp, path, md), path);
+}
+
+static int t_create(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_Integer size = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, size >= 0, 2, "size must be non-negative");
+  tm_guard_install();
+  lua_pushfstring(L, "\"%s\"", path);
+  tm_map *m = newmap(L, lua_tostring(L, -1));
+  if ((uint64_t)size > SIZE_MAX) return openresult(L, m, EFBIG, path);
+  return openresult(L, m, tm_map_create(&m->mp, path, (size_t)size), path);
+}
+
+static int t_wrap(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  tm_map *m = newmap(L, "(string)");
+  int e = tm_map_heap(&m->mp, s, n);
+  if (e != 0) return luaL_error(L, "not enough memory");
+  m->closed = 0;
+  return 1;
+}
+
+static int t_type(lua_State *L) {
+  tm_map *m = tomap(L, 1);
+  if (m != NULL) lua_pushstring(L, m->closed ? "closed map" : "map");
+  else if (toview(L, 1) != NULL) lua_pushliteral(L, "view");
+  else luaL_pushfail(L);
+  return 1;
+}
+
+/* tome._tune(pread_min [, block]): for the specs, to drive the pread path
+** with small files and tiny windows.  Returns the previous values. */
+static int t_tune(lua_State *L) {
+  tm_state *st = getstate(L);
+  lua_Integer pm = luaL_optinteger(L, 1, (lua_Integer)st->pread_min);
+  lua_Integer bl = luaL_optinteger(L, 2, (lua_Integer)st->block);
+  luaL_argcheck(L, pm >= 0, 1, "negative size");
+  luaL_argcheck(L, bl >= 1, 2, "block must be positive");
+  lua_pushinteger(L, (lua_Integer)st->pread_min);
+  lua_pushinteger(L, (lua_Integer)st->block);
+  st->pread_min = (size_t)pm;
+  if ((size_t)bl != st->block) {
+    free(st->spare);
+    st->spare = NULL;
+    st->sparecap = 0;
+  }
+  st->block = (size_t)bl;
+  return 2;
+}
+
+void tome_pushbuffer(lua_State *L, const void *data, size_t len, int writable,
+                     void (*release)(void *ctx), void *ctx) {
+  tm_map *m = newmap(L, "(buffer)");
+  tm_map_extern(&m->mp, data, len, writable);
+  m->release = release;
+  m->ctx = ctx;
+  m->closed = 0;
+  tm_l_pushview(L, lua_gettop(L), 0, len);
+  lua_remove(L, -2);
+}
+
+const char *tome_checkbytes(lua_State *L, int idx, size_t *len) {
+  tm_range r;
+  tm_l_range(L, idx, &r);
+  if (len != NULL) *len = r.len;
+  return r.len > 0 ? tm_range_ptr(&r) : "";
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** Registration
+** ===================================================================== */
+
+int tm_l_match(lua_State *L);   /* lmatch.c */
+int tm_l_gmatch(lua_State *L);
+int tm_l_gsub(lua_State *L);
+
+static const luaL_Reg methods[] = {
+  {"len", map_len}, {"byte", map_byte}, {"sub", map_sub},
+  {"view", map_view}, {"offset", map_offset}, {"map", map_map},
+  {"find", map_find}, {"match", tm_l_match}, {"gmatch", tm_l_gmatch},
+  {"gsub", tm_l_gsub}, {"rfind", map_rfind}, {"count", map_count},
+  {"lineno", map_lineno}, {"lines", map_lines}, {"split", map_split},
+  {"grep", map_grep}, {"unpack", map_unpack}, {"pack", map_pack},
+  {"read", map_read}, {"seek", map_seek}, {"write", map_write},
+  {"close", map_close}, {NULL, NULL}
+};
+
+static const luaL_Reg map_only[] = {
+  {"resize", map_resize}, {"flush", map_flush}, {"advise", map_advise},
+  {NULL, NULL}
+};
+
+/* metatable 'name' with __index over a methods table */
+static void newtype(lua_State *L, const char *name, int withmap) {
+  luaL_newmetatable(L, name);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  if (withmap) luaL_setfuncs(L, map_only, 0);
+  lua_pushcclosure(L, map_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, map_newindex);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushcfunction(L, map_len);
+  lua_setfield(L, -2, "__len");
+  lua_pushcfunction(L, map_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushcfunction(L, withmap ? map_gc : view_close);
+  lua_setfield(L, -2, "__close");
+  if (withmap) {
+    lua_pushcfunction(L, map_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pushstring(L, name);
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
+}
+
+static const luaL_Reg funcs[] = {
+  {"open", t_open}, {"create", t_create}, {"wrap", t_wrap},
+  {"type", t_type}, {"_tune", t_tune}, {NULL, NULL}
+};
+
+void tm_l_openmap(lua_State *L) {
+  newtype(L, TM_MAP_MT, 1);
+  newtype(L, TM_VIEW_MT, 0);
+  luaL_newmetatable(L, ITER_MT);
+  lua_pushcfunction(L, iter_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  getstate(L);
+  luaL_setfuncs(L, funcs, 0);
+}
+/* }==================================================================== */

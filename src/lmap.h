@@ -1,0 +1,59 @@
+/*
+** lmap.h -- the Lua types map and view, for the other bindings
+** (writers, parallel, the pattern methods).
+*/
+#ifndef TOME_LMAP_H
+#define TOME_LMAP_H
+
+#include <stddef.h>
+#include "lua.h"
+#include "mapping.h"
+
+#define TM_MAP_MT  "tome.map"
+#define TM_VIEW_MT "tome.view"
+
+typedef struct tm_map {
+  tm_mapping mp;
+  int closed;
+  size_t cursor;                 /* file-handle position (0-based) */
+  void (*release)(void *ctx);    /* tome_pushbuffer's callback */
+  void *ctx;
+} tm_map;
+
+typedef struct tm_view {
+  tm_map *map;                   /* anchored by user value 1 */
+  size_t off, len;
+  size_t cursor;
+  int closed;
+} tm_view;
+
+/* What a map or a view stands for right now: a range of its map. */
+typedef struct tm_range {
+  tm_map *map;
+  size_t off, len;
+  size_t *cursor;
+  int mapidx;                    /* stack index of the map's userdata, or 0 */
+} tm_range;
+
+/* Check that idx holds an open map or a usable view and describe it;
+** raises "attempt to use a closed map" and the like. */
+void tm_l_range(lua_State *L, int idx, tm_range *r);
+/* Is idx a map or a view (open or not)? */
+int tm_l_isbytes(lua_State *L, int idx);
+/* Address of range byte 0 (derive it anew after any Lua call). */
+#define tm_range_ptr(r) ((r)->map->mp.base + (r)->off)
+/* Push a copy of n bytes at p (inside r's map) as a Lua string, guarded
+** against SIGBUS when the bytes are a mapped file. */
+void tm_l_pushbytes(lua_State *L, const tm_range *r, const char *p, size_t n);
+/* Copy n bytes at p (inside r's map) to dst, guarded. */
+void tm_l_copy(lua_State *L, const tm_range *r, char *dst, const char *p,
+               size_t n);
+/* Raise the error for a fault on r's map (a truncated file). */
+int tm_l_fault(lua_State *L, const tm_map *map);
+/* Push a new view of [off, off+len) of the map at stack index mapidx. */
+void tm_l_pushview(lua_State *L, int mapidx, size_t off, size_t len);
+
+/* registers the types and their methods in the table on top */
+void tm_l_openmap(lua_State *L);
+
+#endif

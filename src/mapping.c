@@ -1,0 +1,351 @@
+/*
+** mapping.c -- the OS room: open, mmap/munmap, the read-into-memory
+** fallback, resize, msync, madvise, and the SIGBUS guard.  No Lua.
+*/
+#include "mapping.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void init_empty(tm_mapping *m) {
+  m->base = NULL;
+  m->len = m->cap = 0;
+  m->fd = -1;
+  m->kind = 0;
+  m->mode = TM_MODE_R;
+  m->writable = 0;
+}
+
+static size_t page_size(void) {
+  long ps = sysconf(_SC_PAGESIZE);
+  return ps > 0 ? (size_t)ps : 4096;
+}
+
+/* {====== heap copies (pipes, /proc, tome.wrap) ====== */
+
+/* Read everything from fd into a malloc'd buffer.  Used for what mmap
+** cannot map: pipes, FIFOs, terminals, character devices, /proc files
+** (which report size 0). */
+static int read_all(tm_mapping *m, int fd) {
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  if (buf == NULL) return ENOMEM;
+  for (;;) {
+    if (len == cap) {
+      char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+      if (nb == NULL) { free(buf); return ENOMEM; }
+      buf = nb;
+      cap *= 2;
+    }
+    ssize_t r = read(fd, buf + len, cap - len);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      free(buf);
+      return e;
+    }
+    if (r == 0) break;
+    len += (size_t)r;
+  }
+  m->base = buf;
+  m->len = len;
+  m->cap = cap;
+  m->kind = TM_KIND_HEAP;
+  return 0;
+}
+
+int tm_map_heap(tm_mapping *m, const void *data, size_t len) {
+  init_empty(m);
+  m->base = malloc(len > 0 ? len : 1);
+  if (m->base == NULL) return ENOMEM;
+  if (len > 0) memcpy(m->base, data, len);
+  m->len = len;
+  m->cap = len > 0 ? len : 1;
+  m->kind = TM_KIND_HEAP;
+  m->mode = TM_MODE_COW;
+  m->writable = 1;
+  return 0;
+}
+
+void tm_map_extern(tm_mapping *m, const void *data, size_t len,
+                   int writable) {
+  init_empty(m);
+  m->base = (char *)data;
+  m->len = m->cap = len;
+  m->kind = TM_KIND_EXTERN;
+  m->mode = writable ? TM_MODE_RW : TM_MODE_R;
+  m->writable = writable != 0;
+}
+/* }====== */
+
+/* {====== files ====== */
+
+static int map_file(tm_mapping *m, size_t len) {
+  if (len == 0) {
+    m->base = NULL;
+    m->len = m->cap = 0;
+    return 0;
+  }
+  int prot = PROT_READ | (m->mode != TM_MODE_R ? PROT_WRITE : 0);
+  int flags = m->mode == TM_MODE_COW ? MAP_PRIVATE : MAP_SHARED;
+  void *p = mmap(NULL, len, prot, flags, m->fd, 0);
+  if (p == MAP_FAILED) return errno;
+  m->base = p;
+  m->len = m->cap = len;
+  return 0;
+}
+
+/* Map an open descriptor; takes ownership of fd (closes it on failure). */
+static int map_fd(tm_mapping *m, int fd, int mode) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) { int e = errno; close(fd); return e; }
+  if (S_ISDIR(st.st_mode)) { close(fd); return EISDIR; }
+  m->mode = mode;
+  m->writable = mode != TM_MODE_R;
+  if (S_ISREG(st.st_mode) && st.st_size > 0) {
+    if ((uintmax_t)st.st_size > SIZE_MAX) { close(fd); return EFBIG; }
+    m->fd = fd;
+    m->kind = TM_KIND_FILE;
+    int e = map_file(m, (size_t)st.st_size);
+    if (e != 0) { close(fd); m->fd = -1; }
+    return e;
+  }
+  /* Everything else is read: pipes, devices, and regular files that say
+  ** size 0 but may have content anyway, as /proc files do. */
+  int e = read_all(m, fd);
+  if (e == 0 && m->len == 0 && S_ISREG(st.st_mode) && mode == TM_MODE_RW) {
+    /* a truly empty file opened "r+": keep the file so resize reaches it */
+    free(m->base);
+    m->base = NULL;
+    m->cap = 0;
+    m->fd = fd;
+    m->kind = TM_KIND_FILE;
+    return 0;
+  }
+  close(fd);
+  return e;
+}
+
+int tm_map_open(tm_mapping *m, const char *path, int mode) {
+  init_empty(m);
+  if (strcmp(path, "-") == 0) {
+    int fd = dup(STDIN_FILENO);
+    if (fd < 0) return errno;
+    return map_fd(m, fd, mode == TM_MODE_RW ? TM_MODE_COW : mode);
+  }
+  if (mode == TM_MODE_RW) {
+    /* writes cannot reach a pipe or a device, and opening a FIFO for
+    ** writing too would make us wait for our own end-of-file */
+    struct stat st;
+    if (stat(path, &st) != 0) return errno;
+    if (S_ISDIR(st.st_mode)) return EISDIR;
+    if (!S_ISREG(st.st_mode)) return ESPIPE;
+  }
+  int flags = (mode == TM_MODE_RW ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+  int fd = open(path, flags);
+  if (fd < 0) return errno;
+  return map_fd(m, fd, mode);
+}
+
+int tm_map_create(tm_mapping *m, const char *path, size_t size) {
+  init_empty(m);
+  if (size > (uintmax_t)INT64_MAX) return EFBIG;
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) return errno;
+  if (ftruncate(fd, (off_t)size) != 0) { int e = errno; close(fd); return e; }
+  m->fd = fd;
+  m->kind = TM_KIND_FILE;
+  m->mode = TM_MODE_RW;
+  m->writable = 1;
+  int e = map_file(m, size);
+  if (e != 0) { close(fd); m->fd = -1; }
+  return e;
+}
+
+off_t tm_map_filesize(const tm_mapping *m) {
+  struct stat st;
+  if (m->kind != TM_KIND_FILE || m->fd < 0 || fstat(m->fd, &st) != 0)
+    return -1;
+  return st.st_size;
+}
+/* }====== */
+
+/* {====== resize ====== */
+
+/* A heap (or copy-on-write, once it grows) map lives in malloc'd memory. */
+static int resize_heap(tm_mapping *m, size_t n) {
+  char *nb = realloc(m->base, n > 0 ? n : 1);
+  if (nb == NULL) return ENOMEM;
+  if (n > m->len) memset(nb + m->len, 0, n - m->len);
+  m->base = nb;
+  m->len = n;
+  m->cap = n > 0 ? n : 1;
+  return 0;
+}
+
+/* Change the mapping of a file to n bytes (the file already has them). */
+static int remap(tm_mapping *m, size_t n) {
+  if (n == 0) {
+    if (m->base != NULL) munmap(m->base, m->cap);
+    m->base = NULL;
+    m->len = m->cap = 0;
+    return 0;
+  }
+  if (m->base == NULL) return map_file(m, n);
+  void *p = mremap(m->base, m->cap, n, MREMAP_MAYMOVE);
+  if (p == MAP_FAILED) return errno;
+  m->base = p;
+  m->len = m->cap = n;
+  return 0;
+}
+
+/* Growing a "c" map cannot extend the file, so its bytes move to memory:
+** a private copy that no longer depends on the file. */
+static int cow_to_heap(tm_mapping *m, size_t n) {
+  char *nb = malloc(n > 0 ? n : 1);
+  if (nb == NULL) return ENOMEM;
+  size_t keep = m->len < n ? m->len : n;
+  if (keep > 0) memcpy(nb, m->base, keep);
+  if (n > keep) memset(nb + keep, 0, n - keep);
+  if (m->base != NULL) munmap(m->base, m->cap);
+  if (m->fd >= 0) close(m->fd);
+  m->fd = -1;
+  m->base = nb;
+  m->len = n;
+  m->cap = n > 0 ? n : 1;
+  m->kind = TM_KIND_HEAP;
+  return 0;
+}
+
+int tm_map_resize(tm_mapping *m, size_t n) {
+  if (!m->writable) return EACCES;
+  if (n == m->len) return 0;
+  switch (m->kind) {
+    case TM_KIND_HEAP: return resize_heap(m, n);
+    case TM_KIND_EXTERN: return ENOTSUP;
+    case TM_KIND_FILE:
+      if (m->mode == TM_MODE_COW) {
+        if (n > m->len) return cow_to_heap(m, n);
+        return remap(m, n);
+      }
+      if (n > (uintmax_t)INT64_MAX) return EFBIG;
+      /* shrink the mapping before the file, grow the file before it */
+      if (n < m->len) {
+        int e = remap(m, n);
+        if (e != 0) return e;
+        return ftruncate(m->fd, (off_t)n) == 0 ? 0 : errno;
+      }
+      if (ftruncate(m->fd, (off_t)n) != 0) return errno;
+      return remap(m, n);
+    default: return EBADF;
+  }
+}
+/* }====== */
+
+/* {====== sync, advise, close ====== */
+
+/* Round [off, off+len) out to whole pages inside the mapping. */
+static void page_range(const tm_mapping *m, size_t off, size_t len,
+                       char **start, size_t *n) {
+  size_t ps = page_size();
+  if (off > m->len) off = m->len;
+  if (len > m->len - off) len = m->len - off;
+  size_t a = off & ~(ps - 1);
+  *start = m->base + a;
+  *n = off + len - a;
+}
+
+int tm_map_sync(tm_mapping *m, size_t off, size_t len) {
+  if (m->kind != TM_KIND_FILE || m->base == NULL || m->mode != TM_MODE_RW)
+    return 0;
+  char *p;
+  size_t n;
+  page_range(m, off, len, &p, &n);
+  if (n == 0) return 0;
+  return msync(p, n, MS_SYNC) == 0 ? 0 : errno;
+}
+
+int tm_map_advise(tm_mapping *m, int hint, size_t off, size_t len) {
+  static const int advice[] = {MADV_NORMAL, MADV_SEQUENTIAL, MADV_RANDOM,
+                               MADV_WILLNEED, MADV_DONTNEED};
+  if (hint < 0 || hint > TM_ADV_DONTNEED) return EINVAL;
+  /* only file mappings take advice; for memory it means nothing (and
+  ** DONTNEED would throw away private data) */
+  if (m->kind != TM_KIND_FILE || m->base == NULL) return 0;
+  /* DONTNEED on a private mapping drops our changes: refuse to lose data */
+  if (hint == TM_ADV_DONTNEED && m->mode == TM_MODE_COW) return 0;
+  char *p;
+  size_t n;
+  page_range(m, off, len, &p, &n);
+  if (n == 0) return 0;
+  return madvise(p, n, advice[hint]) == 0 ? 0 : errno;
+}
+
+void tm_map_close(tm_mapping *m) {
+  switch (m->kind) {
+    case TM_KIND_FILE:
+      if (m->base != NULL) munmap(m->base, m->cap);
+      break;
+    case TM_KIND_HEAP:
+      free(m->base);
+      break;
+    default: break;
+  }
+  if (m->fd >= 0) close(m->fd);
+  init_empty(m);
+}
+/* }====== */
+
+/* {====== SIGBUS guard ====== */
+
+/* The innermost guard of this thread.  Per thread by design: a fault is
+** synchronous, so the handler runs on the thread that touched the page
+** and must jump into that thread's frame. */
+static _Thread_local tm_guard *guard_top;
+
+static void on_sigbus(int sig, siginfo_t *info, void *uc) {
+  (void)info;
+  (void)uc;
+  tm_guard *g = guard_top;
+  if (g != NULL) {
+    guard_top = g->prev;
+    /* SA_NODEFER keeps SIGBUS unblocked, so jumping without restoring
+    ** the signal mask (sigsetjmp(.., 0), cheap) is safe. */
+    siglongjmp(g->jb, 1);
+  }
+  /* a fault outside any guard: die of it as if we were not here */
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+static void install_once(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_sigbus;
+  sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGBUS, &sa, NULL);
+}
+
+void tm_guard_install(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;  /* set-once, not state */
+  pthread_once(&once, install_once);
+}
+
+void tm_guard_push_(tm_guard *g) {
+  g->prev = guard_top;
+  guard_top = g;
+}
+
+void tm_guard_leave(tm_guard *g) {
+  guard_top = g->prev;
+}
+/* }====== */

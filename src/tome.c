@@ -1,0 +1,43 @@
+/*
+** tome.c -- luaopen_tome and the public embedding API; registers the Lua
+** modules compiled in from lua/ in package.preload.
+*/
+#include "tome.h"
+
+#include <string.h>
+
+#include "lauxlib.h"
+#include "lmap.h"
+#include "luasrc.h"
+
+int luaopen_tome(lua_State *L) {
+  lua_newtable(L);
+  tm_l_openmap(L);
+  lua_pushliteral(L, TOME_VERSION);
+  lua_setfield(L, -2, "version");
+  return 1;
+}
+
+/* package.preload loader of a compiled-in Lua module (upvalue: its
+** index in tm_luafiles) */
+static int load_embedded(lua_State *L) {
+  const tm_luafile *f = &tm_luafiles[lua_tointeger(L, lua_upvalueindex(1))];
+  lua_pushfstring(L, "=[tome] %s", f->name);
+  if (luaL_loadbuffer(L, f->src, f->len, lua_tostring(L, -1)) != LUA_OK)
+    return lua_error(L);
+  lua_pushstring(L, f->name);
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+void tome_preload(lua_State *L) {
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, luaopen_tome);
+  lua_setfield(L, -2, "tome");
+  for (int i = 0; tm_luafiles[i].name != NULL; i++) {
+    lua_pushinteger(L, i);
+    lua_pushcclosure(L, load_embedded, 1);
+    lua_setfield(L, -2, tm_luafiles[i].name);
+  }
+  lua_pop(L, 1);
+}
