@@ -9,10 +9,12 @@
 #include "lauxlib.h"
 #include "lmap.h"
 #include "luasrc.h"
+#include "lwriter.h"
 
 int luaopen_tome(lua_State *L) {
   lua_newtable(L);
   tm_l_openmap(L);
+  tm_l_openwriter(L);
   lua_pushliteral(L, TOME_VERSION);
   lua_setfield(L, -2, "version");
   return 1;

@@ -1,0 +1,334 @@
+/*
+** lwriter.c -- writers.  tome.output(path) writes into a temporary file
+** in the same directory and renames it over 'path' only when close()
+** succeeds, so readers never see half a file; abort(), an error or the
+** garbage collector leave neither the target nor the temporary file.
+** tome.stdout / tome.stderr go through C's stdio streams so their output
+** stays in order with print and io.write.
+*/
+#include "lwriter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lauxlib.h"
+
+#define WBUF ((size_t)1 << 16)   /* output buffer */
+
+struct tm_writer {
+  int fd;            /* the temporary file (tome.output), or -1 */
+  FILE *fp;          /* the stdio stream (tome.stdout/stderr), or NULL */
+  char *buf;         /* pending bytes, for fd writers */
+  size_t n;
+  int err;           /* first write error, reported by close */
+  int open;
+  char *path;        /* target, and the temporary file beside it */
+  char *tmp;
+};
+
+/* {====== low level ====== */
+
+static int write_fd(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t k = write(fd, p, n);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    p += k;
+    n -= (size_t)k;
+  }
+  return 0;
+}
+
+static int flushbuf(tm_writer *w) {
+  int e = 0;
+  if (w->n > 0) e = write_fd(w->fd, w->buf, w->n);
+  w->n = 0;
+  return e;
+}
+
+/* Append bytes: to the stream, or through the buffer; a large piece goes
+** straight from its memory (a mapping, for views) to the file. */
+static int append(lua_State *L, tm_writer *w, const tm_range *r,
+                  const char *p, size_t n) {
+  if (w->fp != NULL) {
+    if (r != NULL && r->map->mp.kind == TM_KIND_FILE) {
+      /* fwrite of a mapping would fault inside stdio; copy in pieces */
+      char tmp[1 << 14];
+      while (n > 0) {
+        size_t k = n < sizeof tmp ? n : sizeof tmp;
+        tm_l_copy(L, r, tmp, p, k);
+        if (fwrite(tmp, 1, k, w->fp) != k) return errno ? errno : EIO;
+        p += k;
+        n -= k;
+      }
+      return 0;
+    }
+    return fwrite(p, 1, n, w->fp) == n ? 0 : (errno ? errno : EIO);
+  }
+  if (n >= WBUF) {
+    int e = flushbuf(w);
+    /* the kernel reports a truncated mapping as EFAULT, never SIGBUS */
+    return e ? e : write_fd(w->fd, p, n);
+  }
+  if (w->n + n > WBUF) {
+    int e = flushbuf(w);
+    if (e) return e;
+  }
+  if (r != NULL) tm_l_copy(L, r, w->buf + w->n, p, n);
+  else memcpy(w->buf + w->n, p, n);
+  w->n += n;
+  return 0;
+}
+
+int tm_w_write(lua_State *L, tm_writer *w, const tm_range *r, const char *p,
+               size_t n) {
+  if (w->err) return w->err;
+  int e = append(L, w, r, p, n);
+  if (e) w->err = e;
+  return e;
+}
+
+int tm_w_fail(lua_State *L, tm_writer *w, int err) {
+  luaL_pushfail(L);
+  lua_pushfstring(L, "%s: %s", w->path ? w->path : "(stream)",
+                  strerror(err));
+  lua_pushinteger(L, err);
+  return 3;
+}
+
+/* Drop everything: the temporary file goes, the target is untouched. */
+static void discard(tm_writer *w) {
+  if (w->fd >= 0) {
+    close(w->fd);
+    w->fd = -1;
+  }
+  if (w->tmp != NULL) unlink(w->tmp);
+  free(w->buf);
+  free(w->tmp);
+  free(w->path);
+  w->buf = w->tmp = w->path = NULL;
+  w->open = 0;
+}
+
+/* Finish: flush, fsync, close, rename over the target. */
+static int commit(tm_writer *w) {
+  int e = w->err;
+  if (!e) e = flushbuf(w);
+  if (!e && fsync(w->fd) != 0) e = errno;
+  if (close(w->fd) != 0 && !e) e = errno;
+  w->fd = -1;
+  if (!e && rename(w->tmp, w->path) != 0) e = errno;
+  return e;
+}
+/* }====== */
+
+/* {====== methods ====== */
+
+static tm_writer *towriter(lua_State *L, int idx) {
+  return (tm_writer *)luaL_checkudata(L, idx, TM_WRITER_MT);
+}
+
+tm_writer *tm_w_check(lua_State *L, int idx) {
+  tm_writer *w = towriter(L, idx);
+  if (!w->open) luaL_error(L, "attempt to use a closed writer");
+  return w;
+}
+
+static int w_write(lua_State *L) {
+  tm_writer *w = tm_w_check(L, 1);
+  int top = lua_gettop(L);
+  for (int a = 2; a <= top; a++) {
+    int e;
+    size_t n;
+    if (tm_l_isbytes(L, a)) {
+      tm_range r;
+      tm_l_range(L, a, &r);
+      e = tm_w_write(L, w, &r, tm_range_ptr(&r), r.len);
+    } else if (lua_type(L, a) == LUA_TNUMBER) {
+      char buf[64];
+      if (lua_isinteger(L, a))
+        n = (size_t)snprintf(buf, sizeof buf, LUA_INTEGER_FMT,
+                             (LUAI_UACINT)lua_tointeger(L, a));
+      else
+        n = (size_t)snprintf(buf, sizeof buf, LUA_NUMBER_FMT,
+                             (LUAI_UACNUMBER)lua_tonumber(L, a));
+      e = tm_w_write(L, w, NULL, buf, n);
+    } else {
+      const char *s = luaL_checklstring(L, a, &n);
+      e = tm_w_write(L, w, NULL, s, n);
+    }
+    if (e) return tm_w_fail(L, w, e);
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int w_close(lua_State *L) {
+  tm_writer *w = tm_w_check(L, 1);
+  int e;
+  if (w->fp != NULL) {
+    e = w->err;
+    if (fflush(w->fp) != 0 && !e) e = errno;
+    w->err = e;
+    if (e) return tm_w_fail(L, w, e);
+    lua_pushboolean(L, 1);   /* the standard streams stay usable */
+    return 1;
+  }
+  e = commit(w);
+  if (e) {
+    lua_pushfstring(L, "%s: %s", w->path, strerror(e));
+    discard(w);
+    luaL_pushfail(L);
+    lua_insert(L, -2);
+    lua_pushinteger(L, e);
+    return 3;
+  }
+  free(w->tmp);
+  w->tmp = NULL;   /* renamed: nothing to unlink */
+  discard(w);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int w_abort(lua_State *L) {
+  tm_writer *w = towriter(L, 1);
+  if (w->fp == NULL) discard(w);
+  return 0;
+}
+
+static int w_flush(lua_State *L) {
+  tm_writer *w = tm_w_check(L, 1);
+  int e = w->err;
+  if (!e) e = w->fp ? (fflush(w->fp) ? errno : 0) : flushbuf(w);
+  if (e) return tm_w_fail(L, w, w->err = e);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* __close: commit when the scope ends normally, abort on an error */
+static int w_toclose(lua_State *L) {
+  tm_writer *w = towriter(L, 1);
+  if (!w->open || w->fp != NULL) return 0;
+  if (!lua_isnil(L, 2)) {
+    discard(w);
+    return 0;
+  }
+  lua_settop(L, 1);
+  if (w_close(L) == 3) {  /* close failed: say so */
+    lua_pushvalue(L, -2);
+    return lua_error(L);
+  }
+  return 0;
+}
+
+static int w_gc(lua_State *L) {
+  tm_writer *w = towriter(L, 1);
+  if (w->fp == NULL) discard(w);
+  return 0;
+}
+
+static int w_tostring(lua_State *L) {
+  tm_writer *w = towriter(L, 1);
+  if (w->fp != NULL)
+    lua_pushfstring(L, "tome.writer: %s",
+                    w->fp == stdout ? "stdout" : "stderr");
+  else if (!w->open) lua_pushliteral(L, "tome.writer: (closed)");
+  else lua_pushfstring(L, "tome.writer: \"%s\"", w->path);
+  return 1;
+}
+/* }====== */
+
+/* {====== constructors ====== */
+
+static tm_writer *newwriter(lua_State *L) {
+  tm_writer *w = (tm_writer *)lua_newuserdatauv(L, sizeof(tm_writer), 0);
+  memset(w, 0, sizeof *w);
+  w->fd = -1;
+  luaL_setmetatable(L, TM_WRITER_MT);
+  return w;
+}
+
+static char *dupstr(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
+/* "dir/name" -> "dir/.name.tome-XXXXXX" */
+static char *tmpname(const char *path) {
+  const char *slash = strrchr(path, '/');
+  size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
+  const char *base = path + dl;
+  size_t n = dl + 1 + strlen(base) + sizeof ".tome-XXXXXX";
+  char *t = malloc(n);
+  if (t) snprintf(t, n, "%.*s.%s.tome-XXXXXX", (int)dl, path, base);
+  return t;
+}
+
+static int t_output(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  tm_writer *w = newwriter(L);
+  w->path = dupstr(path);
+  w->tmp = tmpname(path);
+  w->buf = malloc(WBUF);
+  if (!w->path || !w->tmp || !w->buf) {
+    discard(w);
+    return luaL_error(L, "not enough memory");
+  }
+  w->fd = mkostemp(w->tmp, O_CLOEXEC);
+  if (w->fd < 0) {
+    int e = errno;
+    free(w->tmp);
+    w->tmp = NULL;  /* nothing was created */
+    lua_pushfstring(L, "%s: %s", path, strerror(e));
+    discard(w);
+    luaL_pushfail(L);
+    lua_insert(L, -2);
+    lua_pushinteger(L, e);
+    return 3;
+  }
+  /* mkstemp makes it 0600; a new file should get the usual mode */
+  mode_t um = umask(0);
+  umask(um);
+  fchmod(w->fd, 0666 & ~um);
+  w->open = 1;
+  return 1;
+}
+
+static void stdwriter(lua_State *L, FILE *fp, const char *name) {
+  tm_writer *w = newwriter(L);
+  w->fp = fp;
+  w->open = 1;
+  lua_setfield(L, -2, name);
+}
+
+static const luaL_Reg wmethods[] = {
+  {"write", w_write}, {"close", w_close}, {"abort", w_abort},
+  {"flush", w_flush}, {NULL, NULL}
+};
+
+void tm_l_openwriter(lua_State *L) {
+  luaL_newmetatable(L, TM_WRITER_MT);
+  luaL_newlib(L, wmethods);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, w_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, w_toclose);
+  lua_setfield(L, -2, "__close");
+  lua_pushcfunction(L, w_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, t_output);
+  lua_setfield(L, -2, "output");
+  stdwriter(L, stdout, "stdout");
+  stdwriter(L, stderr, "stderr");
+}
+/* }====== */
