@@ -949,7 +949,7 @@ static int map_write(lua_State *L) {
 static void map_release(tm_map *m) {
   if (m->closed) return;
   m->closed = 1;
-  tm_map_close(&m->mp);
+  if (!m->borrowed) tm_map_close(&m->mp);
   if (m->release != NULL) {
     void (*rel)(void *) = m->release;
     m->release = NULL;
@@ -1031,6 +1031,8 @@ static int map_resize(lua_State *L) {
   if (!m->mp.writable) return luaL_error(L, "attempt to resize a read-only map");
   if (m->mp.kind == TM_KIND_EXTERN)
     return luaL_error(L, "cannot resize memory lent by the host program");
+  if (m->borrowed)
+    return luaL_error(L, "cannot resize a map inside tome.parallel");
   if ((uint64_t)n > SIZE_MAX) return fileresult(L, EFBIG, "resize");
   return fileresult(L, tm_map_resize(&m->mp, (size_t)n), "resize");
 }
@@ -1153,6 +1155,16 @@ void tome_pushbuffer(lua_State *L, const void *data, size_t len, int writable,
   m->ctx = ctx;
   m->closed = 0;
   tm_l_pushview(L, lua_gettop(L), 0, len);
+  lua_remove(L, -2);
+}
+
+void tm_l_pushborrowed(lua_State *L, const tm_mapping *mp, size_t off,
+                       size_t len) {
+  tm_map *m = newmap(L, "(parallel)");
+  m->mp = *mp;
+  m->borrowed = 1;
+  m->closed = 0;
+  tm_l_pushview(L, lua_gettop(L), off, len);
   lua_remove(L, -2);
 }
 

@@ -18,6 +18,7 @@ typedef struct tm_map {
   size_t cursor;                 /* file-handle position (0-based) */
   void (*release)(void *ctx);    /* tome_pushbuffer's callback */
   void *ctx;
+  int borrowed;                  /* another state owns the mapping */
 } tm_map;
 
 typedef struct tm_view {
@@ -52,6 +53,12 @@ void tm_l_copy(lua_State *L, const tm_range *r, char *dst, const char *p,
 int tm_l_fault(lua_State *L, const tm_map *map);
 /* Push a new view of [off, off+len) of the map at stack index mapidx. */
 void tm_l_pushview(lua_State *L, int mapidx, size_t off, size_t len);
+
+/* Push a view of [off, off+len) over a mapping another lua_State owns
+** (tome.parallel's workers): closing it never unmaps, and it cannot be
+** resized.  The owner must keep the mapping alive meanwhile. */
+void tm_l_pushborrowed(lua_State *L, const tm_mapping *mp, size_t off,
+                       size_t len);
 
 /* registers the types and their methods in the table on top */
 void tm_l_openmap(lua_State *L);

@@ -11,10 +11,13 @@
 #include "luasrc.h"
 #include "lwriter.h"
 
+void tm_l_openparallel(lua_State *L);  /* lparallel.c */
+
 int luaopen_tome(lua_State *L) {
   lua_newtable(L);
   tm_l_openmap(L);
   tm_l_openwriter(L);
+  tm_l_openparallel(L);
   lua_pushliteral(L, TOME_VERSION);
   lua_setfield(L, -2, "version");
   return 1;

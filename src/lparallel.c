@@ -1,0 +1,465 @@
+/*
+** lparallel.c -- tome.parallel(src, fn [, opts]): fn(view) on chunks of
+** src in worker threads, one lua_State each.  Chunks end just after a
+** separator, so no record is cut.  fn travels as bytecode (lua_dump), so
+** it may not capture locals; results travel as a flat byte encoding
+** (nil, booleans, numbers, strings and tables of them) and are rebuilt in
+** the caller's state, in chunk order.
+*/
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lauxlib.h"
+#include "lualib.h"
+#include "lmap.h"
+#include "scan.h"
+#include "tome.h"
+
+/* {====================================================================
+** A growable byte buffer (bytecode, encoded values, messages)
+** ===================================================================== */
+
+typedef struct bytes {
+  char *p;
+  size_t n, cap;
+} bytes;
+
+static int bytes_add(bytes *b, const void *src, size_t n) {
+  if (n > b->cap - b->n) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->n < n) {
+      if (cap > SIZE_MAX / 2) return 0;
+      cap *= 2;
+    }
+    char *np = realloc(b->p, cap);
+    if (np == NULL) return 0;
+    b->p = np;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, src, n);
+  b->n += n;
+  return 1;
+}
+
+static int dump_writer(lua_State *L, const void *p, size_t n, void *ud) {
+  (void)L;
+  return bytes_add((bytes *)ud, p, n) ? 0 : 1;
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** Moving values between states: encode in one, decode in the other
+** ===================================================================== */
+
+enum { V_NIL, V_FALSE, V_TRUE, V_INT, V_FLT, V_STR, V_TABLE, V_END };
+
+#define MAXDEPTH 100
+
+/* Encode the value at idx; returns NULL or an error message (pushed). */
+static const char *encode(lua_State *L, int idx, bytes *b, int depth) {
+  unsigned char tag;
+  idx = lua_absindex(L, idx);
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL: tag = V_NIL; break;
+    case LUA_TBOOLEAN: tag = lua_toboolean(L, idx) ? V_TRUE : V_FALSE; break;
+    case LUA_TNUMBER: {
+      if (lua_isinteger(L, idx)) {
+        lua_Integer i = lua_tointeger(L, idx);
+        tag = V_INT;
+        if (!bytes_add(b, &tag, 1) || !bytes_add(b, &i, sizeof i)) goto nomem;
+      } else {
+        lua_Number x = lua_tonumber(L, idx);
+        tag = V_FLT;
+        if (!bytes_add(b, &tag, 1) || !bytes_add(b, &x, sizeof x)) goto nomem;
+      }
+      return NULL;
+    }
+    case LUA_TSTRING: {
+      size_t n;
+      const char *s = lua_tolstring(L, idx, &n);
+      tag = V_STR;
+      if (!bytes_add(b, &tag, 1) || !bytes_add(b, &n, sizeof n) ||
+          !bytes_add(b, s, n))
+        goto nomem;
+      return NULL;
+    }
+    case LUA_TTABLE: {
+      if (depth >= MAXDEPTH)
+        return lua_pushfstring(L, "table nested too deep (or a cycle) "
+                               "in a result");
+      luaL_checkstack(L, 4, "result too deep");
+      tag = V_TABLE;
+      if (!bytes_add(b, &tag, 1)) goto nomem;
+      lua_pushnil(L);
+      while (lua_next(L, idx)) {
+        const char *e = encode(L, -2, b, depth + 1);
+        if (e == NULL) e = encode(L, -1, b, depth + 1);
+        if (e != NULL) {
+          lua_replace(L, -3);  /* keep the message, drop key and value */
+          lua_pop(L, 1);
+          return lua_tostring(L, -1);
+        }
+        lua_pop(L, 1);
+      }
+      tag = V_END;
+      if (!bytes_add(b, &tag, 1)) goto nomem;
+      return NULL;
+    }
+    default:
+      return lua_pushfstring(L, "cannot move a %s between Lua states "
+                             "(results may be nil, booleans, numbers, "
+                             "strings and tables of them)",
+                             luaL_typename(L, idx));
+  }
+  if (!bytes_add(b, &tag, 1)) goto nomem;
+  return NULL;
+nomem:
+  return lua_pushliteral(L, "not enough memory");
+}
+
+/* Decode one value at *p into L (trusted input: we wrote it). */
+static void decode(lua_State *L, const char **p) {
+  unsigned char tag = (unsigned char)*(*p)++;
+  switch (tag) {
+    case V_NIL: lua_pushnil(L); break;
+    case V_FALSE: lua_pushboolean(L, 0); break;
+    case V_TRUE: lua_pushboolean(L, 1); break;
+    case V_INT: {
+      lua_Integer i;
+      memcpy(&i, *p, sizeof i);
+      *p += sizeof i;
+      lua_pushinteger(L, i);
+      break;
+    }
+    case V_FLT: {
+      lua_Number x;
+      memcpy(&x, *p, sizeof x);
+      *p += sizeof x;
+      lua_pushnumber(L, x);
+      break;
+    }
+    case V_STR: {
+      size_t n;
+      memcpy(&n, *p, sizeof n);
+      *p += sizeof n;
+      lua_pushlstring(L, *p, n);
+      *p += n;
+      break;
+    }
+    default: {  /* V_TABLE */
+      luaL_checkstack(L, 4, "result too deep");
+      lua_newtable(L);
+      while ((unsigned char)**p != V_END) {
+        decode(L, p);
+        decode(L, p);
+        lua_rawset(L, -3);
+      }
+      (*p)++;
+      break;
+    }
+  }
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** The job: chunks, workers, results
+** ===================================================================== */
+
+typedef struct chunk {
+  size_t off, len;      /* in map offsets */
+  bytes result;         /* encoded result, or the error message */
+  int failed;
+} chunk;
+
+typedef struct job {
+  tm_mapping mp;        /* a copy of the caller's mapping (borrowed) */
+  bytes code;           /* fn as bytecode */
+  bytes arg;            /* opts.arg, encoded */
+  chunk *chunks;
+  size_t nchunks;
+  pthread_mutex_t lock;
+  size_t next;          /* next chunk to take (under lock) */
+  int stop;             /* an error happened: take no more (under lock) */
+} job;
+
+static int take(job *jb, size_t *k) {
+  int ok;
+  pthread_mutex_lock(&jb->lock);
+  ok = !jb->stop && jb->next < jb->nchunks;
+  if (ok) *k = jb->next++;
+  pthread_mutex_unlock(&jb->lock);
+  return ok;
+}
+
+static void fail(job *jb, chunk *c, const char *msg) {
+  c->result.n = 0;
+  bytes_add(&c->result, msg, strlen(msg));
+  c->failed = 1;
+  pthread_mutex_lock(&jb->lock);
+  jb->stop = 1;
+  pthread_mutex_unlock(&jb->lock);
+}
+
+static int traceback(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) msg = lua_pushfstring(L, "(error object is a %s value)",
+                                         luaL_typename(L, 1));
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/* Run fn on one chunk in the worker's state. */
+static void run_chunk(lua_State *L, job *jb, chunk *c) {
+  const char *p = jb->arg.p;
+  int base = lua_gettop(L);
+  lua_pushcfunction(L, traceback);
+  lua_pushvalue(L, 1);                    /* fn */
+  tm_l_pushborrowed(L, &jb->mp, c->off, c->len);
+  if (jb->arg.n > 0) decode(L, &p);
+  else lua_pushnil(L);
+  if (lua_pcall(L, 2, 1, base + 1) != LUA_OK) {
+    fail(jb, c, lua_tostring(L, -1));
+  } else {
+    const char *e = encode(L, -1, &c->result, 0);
+    if (e != NULL) fail(jb, c, e);
+  }
+  lua_settop(L, base);
+}
+
+static void *worker(void *ud) {
+  job *jb = (job *)ud;
+  size_t k;
+  lua_State *L = luaL_newstate();
+  if (L == NULL) {
+    if (take(jb, &k)) fail(jb, &jb->chunks[k], "not enough memory");
+    return NULL;
+  }
+  luaL_openlibs(L);
+  tome_preload(L);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "tome");
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK) lua_setglobal(L, "tome");
+  else lua_pop(L, 1);
+  /* the function, loaded once; load sets its first upvalue (_ENV) to
+  ** this state's globals */
+  if (luaL_loadbufferx(L, jb->code.p, jb->code.n, "=parallel", "b")
+      != LUA_OK) {
+    if (take(jb, &k)) fail(jb, &jb->chunks[k], lua_tostring(L, -1));
+    lua_close(L);
+    return NULL;
+  }
+  while (take(jb, &k)) run_chunk(L, jb, &jb->chunks[k]);
+  lua_close(L);
+  return NULL;
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** tome.parallel
+** ===================================================================== */
+
+/* fn may have no upvalue but _ENV: locals cannot cross states. */
+static void check_upvalues(lua_State *L, int idx) {
+  const char *name;
+  luaL_argexpected(L, lua_type(L, idx) == LUA_TFUNCTION &&
+                   !lua_iscfunction(L, idx), idx, "Lua function");
+  for (int i = 1; (name = lua_getupvalue(L, idx, i)) != NULL; i++) {
+    lua_pop(L, 1);
+    if (strcmp(name, "_ENV") != 0)
+      luaL_error(L, "tome.parallel: the function captures the local "
+                 "variable '%s' (upvalue %d); workers run in their own Lua "
+                 "states, so pass data with opts.arg or use globals",
+                 *name ? name : "?", i);
+  }
+}
+
+static int optfield_int(lua_State *L, int opts, const char *k,
+                        lua_Integer def, lua_Integer *out) {
+  if (opts == 0 || lua_getfield(L, opts, k) == LUA_TNIL) {
+    if (opts) lua_pop(L, 1);
+    *out = def;
+    return 0;
+  }
+  int ok;
+  *out = lua_tointegerx(L, -1, &ok);
+  if (!ok) luaL_error(L, "tome.parallel: opts.%s must be an integer", k);
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* Cut [0, len) of the range into at most 'want' chunks of about len/want
+** bytes, each ending just after a separator (or at the end); returns how
+** many (reads through s, so the caller guards it). */
+static size_t cut(tm_src *s, size_t len, size_t roff, const char *sep,
+                  size_t sn, size_t want, chunk *cs) {
+  size_t step = len / want + 1, pos = 0, k = 0;
+  while (pos < len && k < want) {
+    size_t end = len, at;
+    if (len - pos > step && k + 1 < want) {
+      int rc = tm_src_find(s, pos + step - 1, len, sep, sn, &at);
+      if (rc < 0) return 0;
+      if (rc > 0) end = at + sn;
+    }
+    cs[k].off = roff + pos;
+    cs[k].len = end - pos;
+    k++;
+    pos = end;
+  }
+  return k;
+}
+
+static int make_chunks(lua_State *L, const tm_range *r, const char *sep,
+                       size_t sn, size_t want, chunk **out, size_t *count) {
+  chunk *cs = calloc(want, sizeof *cs);
+  tm_src s;
+  if (cs == NULL) return ENOMEM;
+  int viafd = r->map->mp.kind == TM_KIND_FILE && r->map->mp.fd >= 0 &&
+              r->map->mp.mode != TM_MODE_COW;
+  tm_src_init(&s, viafd ? NULL : tm_range_ptr(r),
+              viafd ? r->map->mp.fd : -1, (off_t)r->off, r->len, NULL, 0);
+  tm_guard g;
+  if (!tm_guard_enter(&g)) {
+    tm_src_done(&s);
+    free(cs);
+    return tm_l_fault(L, r->map);
+  }
+  *count = cut(&s, r->len, r->off, sep, sn, want, cs);
+  tm_guard_leave(&g);
+  int err = s.err;
+  tm_src_done(&s);
+  if (err != 0) {
+    free(cs);
+    if (err == TM_ETRUNC) return tm_l_fault(L, r->map);
+    return err;
+  }
+  *out = cs;
+  return 0;
+}
+
+/* Start the workers and wait for them all. */
+static int run_workers(job *jb, size_t nworkers) {
+  pthread_t *ts = calloc(nworkers, sizeof *ts);
+  size_t started = 0;
+  if (ts == NULL) return ENOMEM;
+  for (; started < nworkers; started++)
+    if (pthread_create(&ts[started], NULL, worker, jb) != 0) break;
+  if (started == 0) {
+    free(ts);
+    return EAGAIN;
+  }
+  for (size_t i = 0; i < started; i++) pthread_join(ts[i], NULL);
+  free(ts);
+  return 0;
+}
+
+/* Results back in the caller: a list, or folded with opts.reduce. */
+static int push_results(lua_State *L, job *jb, int reduce) {
+  if (reduce) {
+    if (jb->nchunks == 0) {
+      lua_pushnil(L);
+      return 1;
+    }
+    const char *p = jb->chunks[0].result.p;
+    decode(L, &p);
+    for (size_t i = 1; i < jb->nchunks; i++) {
+      lua_pushvalue(L, reduce);
+      lua_insert(L, -2);
+      p = jb->chunks[i].result.p;
+      decode(L, &p);
+      lua_call(L, 2, 1);
+    }
+    return 1;
+  }
+  lua_createtable(L, (int)jb->nchunks, 1);
+  for (size_t i = 0; i < jb->nchunks; i++) {
+    const char *p = jb->chunks[i].result.p;
+    decode(L, &p);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_pushinteger(L, (lua_Integer)jb->nchunks);
+  lua_setfield(L, -2, "n");
+  return 1;
+}
+
+static int t_parallel(lua_State *L) {
+  tm_range r;
+  int opts = lua_istable(L, 3) ? 3 : 0, reduce = 0;
+  lua_Integer nw, nchunks;
+  size_t sn = 1;
+  const char *sep = "\n";
+  if (lua_type(L, 1) == LUA_TSTRING) {  /* a path: open it */
+    lua_getfield(L, lua_upvalueindex(1), "open");
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 3);
+    if (lua_isnil(L, -3)) return luaL_error(L, "%s", lua_tostring(L, -2));
+    lua_pop(L, 2);
+    lua_replace(L, 1);
+  }
+  tm_l_range(L, 1, &r);
+  check_upvalues(L, 2);
+  luaL_argcheck(L, lua_isnoneornil(L, 3) || opts, 3, "table expected");
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  optfield_int(L, opts, "workers", ncpu > 0 ? ncpu : 1, &nw);
+  if (nw < 1 || nw > 1024)
+    return luaL_error(L, "tome.parallel: opts.workers must be 1 to 1024");
+  optfield_int(L, opts, "chunks", nw * 4, &nchunks);
+  if (nchunks < 1 || nchunks > (1 << 20))
+    return luaL_error(L, "tome.parallel: opts.chunks must be 1 to 1048576");
+  if (opts && lua_getfield(L, opts, "sep") != LUA_TNIL) {
+    sep = lua_tolstring(L, -1, &sn);
+    if (sep == NULL || sn == 0)
+      return luaL_error(L, "tome.parallel: opts.sep must be a non-empty "
+                        "string");
+  }
+  if (opts && lua_getfield(L, opts, "reduce") != LUA_TNIL) {
+    luaL_argexpected(L, lua_isfunction(L, -1), 3, "function as opts.reduce");
+    reduce = lua_gettop(L);
+  }
+  job *jb = (job *)lua_newuserdatauv(L, sizeof(job), 0);
+  memset(jb, 0, sizeof *jb);
+  if (luaL_newmetatable(L, "tome.job")) {
+    lua_pushcfunction(L, job_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  jb->mp = r.map->mp;
+  lua_pushvalue(L, 2);
+  if (lua_dump(L, dump_writer, &jb->code, 0) != 0)
+    return luaL_error(L, "not enough memory");
+  lua_pop(L, 1);
+  if (opts && lua_getfield(L, opts, "arg") != LUA_TNIL) {
+    const char *e = encode(L, -1, &jb->arg, 0);
+    if (e != NULL) return luaL_error(L, "tome.parallel: opts.arg: %s", e);
+  }
+  int err = make_chunks(L, &r, sep, sn, (size_t)nchunks, &jb->chunks,
+                        &jb->nchunks);
+  if (err == 0) {
+    pthread_mutex_init(&jb->lock, NULL);
+    err = run_workers(jb, (size_t)nw);
+    pthread_mutex_destroy(&jb->lock);
+  }
+  if (err != 0) return luaL_error(L, "tome.parallel: %s", strerror(err));
+  for (size_t i = 0; i < jb->nchunks; i++) {
+    chunk *c = &jb->chunks[i];
+    if (c->failed) {
+      size_t from = c->off - r.off + 1;
+      lua_pushfstring(L, "tome.parallel: error in the chunk [%I, %I]: ",
+                      (lua_Integer)from, (lua_Integer)(from + c->len - 1));
+      lua_pushlstring(L, c->result.p, c->result.n);
+      lua_concat(L, 2);
+      return lua_error(L);
+    }
+  }
+  return push_results(L, jb, reduce);
+}
+/* }==================================================================== */
+
+void tm_l_openparallel(lua_State *L) {
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, t_parallel, 1);
+  lua_setfield(L, -2, "parallel");
+}
