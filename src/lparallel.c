@@ -340,6 +340,21 @@ static int make_chunks(lua_State *L, const tm_range *r, const char *sep,
   return 0;
 }
 
+/* __gc of the job userdata: whatever way t_parallel leaves (results,
+** a worker's error, an error in reduce), nothing leaks. */
+static int job_gc(lua_State *L) {
+  job *jb = (job *)lua_touserdata(L, 1);
+  if (jb->chunks != NULL)
+    for (size_t i = 0; i < jb->nchunks; i++) free(jb->chunks[i].result.p);
+  free(jb->chunks);
+  free(jb->code.p);
+  free(jb->arg.p);
+  jb->chunks = NULL;
+  jb->code.p = jb->arg.p = NULL;
+  jb->nchunks = 0;
+  return 0;
+}
+
 /* Start the workers and wait for them all. */
 static int run_workers(job *jb, size_t nworkers) {
   pthread_t *ts = calloc(nworkers, sizeof *ts);
