@@ -238,6 +238,15 @@ static void src_setup(tm_src *s, const tm_state *st, const tm_range *r,
               (off_t)r->off, r->len, buf, cap);
 }
 
+void tm_l_srcsetup(lua_State *L, tm_src *s, const tm_range *r) {
+  src_setup(s, getstate(L), r, NULL, 0);
+}
+
+int tm_l_srcerror(lua_State *L, const tm_map *map, int err) {
+  if (err == TM_ETRUNC) return tm_l_fault(L, map);
+  return luaL_error(L, "read error: %s", strerror(err));
+}
+
 /* The shared cursor of the one-shot scans, with the spare buffer. */
 static tm_src *scan_begin(lua_State *L, const tm_range *r) {
   tm_state *st = getstate(L);
@@ -260,8 +269,7 @@ static void scan_end(lua_State *L, const tm_range *r, tm_src *s, int rc) {
   s->buf = NULL;
   s->cap = 0;
   if (rc >= 0) return;
-  if (err == TM_ETRUNC) tm_l_fault(L, r->map);
-  luaL_error(L, "read error: %s", strerror(err));
+  tm_l_srcerror(L, r->map, err);
 }
 /* }==================================================================== */
 
@@ -620,10 +628,7 @@ static int iter_step(lua_State *L) {
       break;
   }
   tm_guard_leave(&g);
-  if (rc < 0) {
-    if (it->src.err == TM_ETRUNC) return tm_l_fault(L, it->map);
-    return luaL_error(L, "read error: %s", strerror(it->src.err));
-  }
+  if (rc < 0) return tm_l_srcerror(L, it->map, it->src.err);
   if (rc == 0) return iter_finish(L, it);
   it->pos = next;
   /* the separator after the record: a newline, or sep for split */

@@ -54,6 +54,13 @@ int tm_l_fault(lua_State *L, const tm_map *map);
 /* Push a new view of [off, off+len) of the map at stack index mapidx. */
 void tm_l_pushview(lua_State *L, int mapidx, size_t off, size_t len);
 
+/* Set up a scan cursor over r: pread for large ranges of files, memory
+** otherwise (see scan.h).  The cursor allocates its own buffer. */
+struct tm_src;
+void tm_l_srcsetup(lua_State *L, struct tm_src *s, const tm_range *r);
+/* Raise the error of a failed cursor (err from tm_src). */
+int tm_l_srcerror(lua_State *L, const tm_map *map, int err);
+
 /* Push a view of [off, off+len) over a mapping another lua_State owns
 ** (tome.parallel's workers): closing it never unmaps, and it cannot be
 ** resized.  The owner must keep the mapping alive meanwhile. */

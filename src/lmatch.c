@@ -1,18 +1,354 @@
 /*
-** lmatch.c -- the pattern methods of maps and views (find with a
-** pattern, match, gmatch, gsub, grep with a pattern), over pattern.c.
-** Placeholder until the pattern engine lands (issue 3).
+** lmatch.c -- the pattern methods of maps and views: find with a pattern,
+** match, gmatch, gsub (into a string or streamed into a writer) and grep
+** with a pattern.  The engine is pattern.c; this file checks arguments,
+** guards the reads of mapped bytes and pushes results, as lmap.c does.
 */
+#include <string.h>
+
 #include "lauxlib.h"
 #include "lmap.h"
+#include "lwriter.h"
+#include "pattern.h"
+#include "scan.h"
 
-static int notyet(lua_State *L) {
-  return luaL_error(L, "Lua patterns over maps are not available yet "
-                    "(use plain search)");
+/* {====================================================================
+** find (with a pattern) and match
+** ===================================================================== */
+
+/* Search and push the results (runs under the caller's guard). */
+static int find_push(lua_State *L, tm_pat *ms, size_t init, int find) {
+  size_t b, e;
+  int n = 0;
+  if (!tm_pat_find(ms, init, &b, &e)) {
+    luaL_pushfail(L);
+    return 1;
+  }
+  if (find) {
+    lua_pushinteger(L, (lua_Integer)b + 1);
+    lua_pushinteger(L, (lua_Integer)e);
+    n = 2;
+  }
+  return n + tm_pat_push_captures(ms, b, e, !find);
 }
 
-int tm_l_patternfind(lua_State *L, int find) { (void)find; return notyet(L); }
-int tm_l_patterngrep(lua_State *L) { return notyet(L); }
-int tm_l_match(lua_State *L) { return notyet(L); }
-int tm_l_gmatch(lua_State *L) { return notyet(L); }
-int tm_l_gsub(lua_State *L) { return notyet(L); }
+/* string.find (find = 1, plain searches were done by the caller) and
+** string.match (find = 0) on the map or view at 1. */
+static int find_aux(lua_State *L, int find) {
+  tm_range r;
+  tm_pat ms;
+  size_t lp;
+  int n;
+  tm_l_range(L, 1, &r);
+  const char *p = luaL_checklstring(L, 2, &lp);
+  size_t init = tm_pat_posrelat(luaL_optinteger(L, 3, 1), r.len);
+  if (init > r.len) {
+    luaL_pushfail(L);
+    return 1;
+  }
+  tm_pat_init(&ms, L, tm_range_ptr(&r), r.len, p, lp, 1);
+  tm_guard g;
+  if (!tm_guard_enter(&g)) return tm_l_fault(L, r.map);
+  n = find_push(L, &ms, init, find);
+  tm_guard_leave(&g);
+  return n;
+}
+
+int tm_l_patternfind(lua_State *L, int find) {
+  return find_aux(L, find);
+}
+
+int tm_l_match(lua_State *L) {
+  return find_aux(L, 0);
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** gmatch: the state (position, last match end, the prepared pattern)
+** lives in a userdata upvalue; the subject is re-resolved at each step.
+** ===================================================================== */
+
+typedef struct gm_state {
+  tm_pat ms;
+  size_t pos, last, len;
+} gm_state;
+
+static int gmatch_step(lua_State *L) {
+  gm_state *gm = (gm_state *)lua_touserdata(L, lua_upvalueindex(3));
+  tm_range r;
+  size_t b, e;
+  int n = 0;
+  tm_l_range(L, lua_upvalueindex(1), &r);
+  if (r.len != gm->len)
+    return luaL_error(L, "the map changed size during gmatch");
+  gm->ms.L = L;
+  gm->ms.src = tm_range_ptr(&r);
+  if (gm->pos > gm->len) return 0;
+  tm_guard g;
+  if (!tm_guard_enter(&g)) return tm_l_fault(L, r.map);
+  if (tm_pat_next(&gm->ms, gm->pos, gm->last, &b, &e)) {
+    gm->pos = gm->last = e;
+    n = tm_pat_push_captures(&gm->ms, b, e, 1);
+  } else {
+    gm->pos = gm->len + 1;  /* done */
+  }
+  tm_guard_leave(&g);
+  return n;
+}
+
+int tm_l_gmatch(lua_State *L) {
+  tm_range r;
+  size_t lp;
+  tm_l_range(L, 1, &r);
+  const char *p = luaL_checklstring(L, 2, &lp);
+  size_t init = tm_pat_posrelat(luaL_optinteger(L, 3, 1), r.len);
+  lua_settop(L, 2);
+  gm_state *gm = (gm_state *)lua_newuserdatauv(L, sizeof(gm_state), 0);
+  if (init > r.len) init = r.len + 1;
+  /* the pattern string stays alive as upvalue 2 */
+  tm_pat_init(&gm->ms, L, tm_range_ptr(&r), r.len, p, lp, 0);
+  gm->pos = init;
+  gm->last = TM_PAT_NONE;
+  gm->len = r.len;
+  lua_pushcclosure(L, gmatch_step, 3);
+  return 1;
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** gsub: into a string, or streamed into a writer
+** ===================================================================== */
+
+typedef struct gs_ctx {
+  lua_State *L;
+  tm_guard *g;
+  size_t len;
+} gs_ctx;
+
+/* After a replacement function or table ran Lua code: the map may have
+** been closed or resized, or its mapping moved, and a pcall in that code
+** may have left a dead guard on top. */
+static void gs_refresh(tm_pat *ms) {
+  gs_ctx *cx = (gs_ctx *)ms->ud;
+  tm_range r;
+  tm_guard_reset(cx->g);
+  tm_l_range(cx->L, 1, &r);
+  if (r.len != cx->len)
+    luaL_error(cx->L, "the map changed size during gsub");
+  ms->src = tm_range_ptr(&r);
+}
+
+/* Add [from, to) of the subject unchanged: to the buffer, or to w. */
+static void gs_keep(lua_State *L, tm_pat *ms, luaL_Buffer *b, tm_writer *w,
+                    const tm_range *r, size_t from, size_t to) {
+  if (to <= from) return;
+  if (w == NULL) {
+    luaL_addlstring(b, ms->src + from, to - from);
+  } else {
+    int e = tm_w_write(L, w, r, ms->src + from, to - from);
+    if (e) luaL_error(L, "gsub: writing the output: %s", strerror(e));
+  }
+}
+
+/* The replacement text of one match goes through b; with a writer, b is
+** emptied into it after every match, so memory stays small. */
+static void gs_flush(lua_State *L, luaL_Buffer *b, tm_writer *w) {
+  if (w == NULL || luaL_bufflen(b) == 0) return;
+  int e = tm_w_write(L, w, NULL, luaL_buffaddr(b), luaL_bufflen(b));
+  if (e) luaL_error(L, "gsub: writing the output: %s", strerror(e));
+  luaL_buffsub(b, (int)luaL_bufflen(b));
+}
+
+static lua_Integer gs_loop(lua_State *L, tm_pat *ms, luaL_Buffer *b,
+                           tm_writer *w, const tm_range *r, lua_Integer maxn) {
+  size_t pos = 0, last = TM_PAT_NONE, s, e;
+  lua_Integer n = 0;
+  while (n < maxn && tm_pat_next(ms, pos, last, &s, &e)) {
+    gs_keep(L, ms, b, w, r, pos, s);
+    n++;
+    tm_pat_add_repl(ms, b, s, e, 3);
+    gs_flush(L, b, w);
+    pos = last = e;
+    if (ms->anchor) break;
+  }
+  gs_keep(L, ms, b, w, r, pos, ms->srclen);
+  return n;
+}
+
+int tm_l_gsub(lua_State *L) {
+  tm_range r;
+  size_t lp;
+  tm_l_range(L, 1, &r);
+  const char *p = luaL_checklstring(L, 2, &lp);
+  int tr = lua_type(L, 3);
+  luaL_argexpected(L, tr == LUA_TNUMBER || tr == LUA_TSTRING ||
+                   tr == LUA_TFUNCTION || tr == LUA_TTABLE, 3,
+                   "string/function/table");
+  lua_Integer maxn = luaL_optinteger(L, 4, (lua_Integer)r.len + 1);
+  tm_writer *w = lua_isnoneornil(L, 5) ? NULL : tm_w_check(L, 5);
+  tm_pat ms;
+  luaL_Buffer b;
+  gs_ctx cx;
+  tm_guard g;
+  lua_Integer n;
+  lua_settop(L, 5);
+  luaL_buffinit(L, &b);
+  tm_pat_init(&ms, L, tm_range_ptr(&r), r.len, p, lp, 1);
+  cx.L = L;
+  cx.g = &g;
+  cx.len = r.len;
+  ms.refresh = gs_refresh;
+  ms.ud = &cx;
+  if (!tm_guard_enter(&g)) return tm_l_fault(L, r.map);
+  n = gs_loop(L, &ms, &b, w, &r, maxn);
+  tm_guard_leave(&g);
+  if (w != NULL) {
+    lua_pushinteger(L, n);
+    return 1;
+  }
+  luaL_pushresult(&b);
+  lua_pushinteger(L, n);
+  return 2;
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** grep with a pattern: the lines on which string.find(line, pat) would
+** succeed.  When the pattern starts with a literal, only the lines that
+** contain it are tried (scan.c finds them); other lines are never turned
+** into strings.
+** ===================================================================== */
+
+typedef struct gp_state {
+  tm_src src;
+  tm_map *map;
+  size_t off, len, pos;
+  int done;
+  size_t pfxlen;
+  char pfx[TM_PAT_PREFIX_MAX];
+} gp_state;
+
+#define GREP_MT "tome.grepiter"
+
+static int gp_gc(lua_State *L) {
+  gp_state *gp = (gp_state *)lua_touserdata(L, 1);
+  tm_src_done(&gp->src);
+  gp->done = 1;
+  return 0;
+}
+
+/* Next candidate line at or after gp->pos: 1, 0 (no more) or -1. */
+static int gp_candidate(gp_state *gp, size_t *start, const char **line,
+                        size_t *n, size_t *next) {
+  if (gp->pfxlen > 0)
+    return tm_src_grep(&gp->src, gp->pos, gp->pfx, gp->pfxlen, start, line,
+                       n, next);
+  *start = gp->pos;
+  return tm_src_line(&gp->src, gp->pos, line, n, next);
+}
+
+/* Try the lines until one matches; 1 with the line, 0 at the end. */
+static int gp_search(lua_State *L, gp_state *gp, const char *p, size_t lp,
+                     size_t *start, const char **line, size_t *n) {
+  size_t next, b, e;
+  tm_pat ms;
+  while (gp->pos < gp->len) {
+    int rc = gp_candidate(gp, start, line, n, &next);
+    if (rc < 0) return tm_l_srcerror(L, gp->map, gp->src.err);
+    if (rc == 0) return 0;
+    gp->pos = next;
+    tm_pat_init(&ms, L, *line, *n, p, lp, 1);
+    if (tm_pat_find(&ms, 0, &b, &e)) return 1;
+  }
+  return 0;
+}
+
+static int grep_step(lua_State *L) {
+  gp_state *gp = (gp_state *)lua_touserdata(L, lua_upvalueindex(1));
+  size_t lp, start = 0, n = 0;
+  const char *p = lua_tolstring(L, lua_upvalueindex(2), &lp);
+  const char *line = NULL;
+  tm_range r;
+  int found;
+  if (gp->done) return 0;
+  if (gp->map->closed) return luaL_error(L, "attempt to use a closed map");
+  if (gp->off > gp->map->mp.len || gp->len > gp->map->mp.len - gp->off)
+    return luaL_error(L, "iterated range lies outside its map: the map was "
+                      "resized");
+  r.map = gp->map;
+  r.off = gp->off;
+  r.len = gp->len;
+  r.cursor = NULL;
+  r.mapidx = 0;
+  if (gp->src.fd < 0) gp->src.mem = tm_range_ptr(&r);
+  tm_guard g;
+  if (!tm_guard_enter(&g)) return tm_l_fault(L, gp->map);
+  found = gp_search(L, gp, p, lp, &start, &line, &n);
+  if (found) {
+    if (gp->src.fd >= 0) lua_pushlstring(L, line, n);
+    else tm_l_pushbytes(L, &r, line, n);
+  }
+  tm_guard_leave(&g);
+  if (!found) {
+    tm_src_done(&gp->src);
+    gp->done = 1;
+    return 0;
+  }
+  lua_pushinteger(L, (lua_Integer)start + 1);
+  return 2;
+}
+
+/* The literal every match must start with, when there is one: the
+** pattern's leading run of ordinary characters, cut before one that a
+** quantifier makes optional. */
+static size_t literal_prefix(const char *p, size_t lp, char *out) {
+  size_t k = 0, i = 0;
+  if (lp > 0 && p[0] == '^') return 0;  /* anchored: no search needed */
+  while (i < lp && k < TM_PAT_PREFIX_MAX) {
+    if (strchr("^$*+?.([%-", p[i]) != NULL && p[i] != '\0') {
+      if (p[i] == '%' && i + 1 < lp &&
+          !((p[i + 1] >= 'a' && p[i + 1] <= 'z') ||
+            (p[i + 1] >= 'A' && p[i + 1] <= 'Z') ||
+            (p[i + 1] >= '0' && p[i + 1] <= '9'))) {
+        /* an escaped punctuation character: a literal too */
+        if (i + 2 < lp && strchr("*?-", p[i + 2]) != NULL) break;
+        out[k++] = p[i + 1];
+        i += 2;
+        continue;
+      }
+      break;
+    }
+    if (i + 1 < lp && strchr("*?-", p[i + 1]) != NULL) break;
+    out[k++] = p[i++];
+  }
+  return k;
+}
+
+int tm_l_patterngrep(lua_State *L) {
+  tm_range r;
+  size_t lp;
+  tm_l_range(L, 1, &r);
+  const char *p = luaL_checklstring(L, 2, &lp);
+  gp_state *gp = (gp_state *)lua_newuserdatauv(L, sizeof(gp_state), 1);
+  memset(gp, 0, sizeof *gp);
+  gp->done = 1;
+  if (luaL_newmetatable(L, GREP_MT)) {
+    lua_pushcfunction(L, gp_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, 1);  /* keep the map (or view) alive */
+  lua_setiuservalue(L, -2, 1);
+  gp->map = r.map;
+  gp->off = r.off;
+  gp->len = r.len;
+  gp->pfxlen = literal_prefix(p, lp, gp->pfx);
+  /* a newline in the prefix can never be inside one line */
+  if (memchr(gp->pfx, '\n', gp->pfxlen) != NULL) gp->pos = gp->len;
+  tm_l_srcsetup(L, &gp->src, &r);
+  gp->done = 0;
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, grep_step, 2);
+  return 1;
+}
+/* }==================================================================== */

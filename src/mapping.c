@@ -345,6 +345,10 @@ void tm_guard_push_(tm_guard *g) {
   guard_top = g;
 }
 
+void tm_guard_reset(tm_guard *g) {
+  guard_top = g;
+}
+
 void tm_guard_leave(tm_guard *g) {
   guard_top = g->prev;
 }

@@ -72,6 +72,10 @@ typedef struct tm_guard {
 void tm_guard_install(void);   /* idempotent; thread-safe */
 void tm_guard_push_(tm_guard *g);
 void tm_guard_leave(tm_guard *g);
+/* Make g (live, in a frame still running) the innermost guard again:
+** after Lua code ran inside g's region (a gsub replacement function),
+** an error caught by a pcall in there may have left a dead guard on top. */
+void tm_guard_reset(tm_guard *g);
 /* pushes g, then returns nonzero on the first pass and 0 after a fault */
 #define tm_guard_enter(g) (tm_guard_push_(g), sigsetjmp((g)->jb, 0) == 0)
 /* }==================================================================== */
