@@ -308,8 +308,10 @@ static int map_index(lua_State *L) {
 static int map_byte(lua_State *L) {
   tm_range r;
   tm_l_range(L, 1, &r);
-  size_t i = startpos(luaL_optinteger(L, 2, 1), r.len);
-  size_t j = endpos(luaL_optinteger(L, 3, (lua_Integer)i), r.len);
+  lua_Integer rawi = luaL_optinteger(L, 2, 1);
+  size_t i = startpos(rawi, r.len);
+  /* as string.byte: j defaults to i as given, before clamping */
+  size_t j = endpos(luaL_optinteger(L, 3, rawi), r.len);
   if (i > j) return 0;
   if (j - i >= (size_t)INT_MAX) return luaL_error(L, "string slice too long");
   int n = (int)(j - i) + 1;
