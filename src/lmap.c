@@ -18,6 +18,7 @@
 
 #include "lauxlib.h"
 #include "binary.h"
+#include "progress.h"
 #include "scan.h"
 #include "tome.h"
 
@@ -34,6 +35,7 @@ typedef struct tm_state {
   tm_src src;         /* the cursor of the non-iterator scans */
   char *spare;        /* their buffer, kept between calls */
   size_t sparecap;
+  tm_progress progress;  /* tome.progress(true) */
 } tm_state;
 
 /* Below this, faulting the mapping in costs less than a read system call
@@ -42,6 +44,7 @@ typedef struct tm_state {
 
 static int state_gc(lua_State *L) {
   tm_state *st = (tm_state *)lua_touserdata(L, 1);
+  tm_progress_end(&st->progress);
   free(st->spare);
   st->spare = NULL;
   st->sparecap = 0;
@@ -236,6 +239,11 @@ static void src_setup(tm_src *s, const tm_state *st, const tm_range *r,
   int viafd = use_pread(st, r);
   tm_src_init(s, viafd ? NULL : tm_range_ptr(r), viafd ? r->map->mp.fd : -1,
               (off_t)r->off, r->len, buf, cap);
+}
+
+tm_progress *tm_l_progress(lua_State *L) {
+  tm_state *st = getstate(L);
+  return st->progress.on ? &st->progress : NULL;
 }
 
 void tm_l_srcsetup(lua_State *L, tm_src *s, const tm_range *r) {
@@ -523,7 +531,23 @@ static int map_count(lua_State *L) {
   const char *nd = luaL_checklstring(L, 2, &nn);
   luaL_argcheck(L, nn > 0, 2, "empty string");
   subrange(L, 3, 4, r.len, &from, &to);
-  if (to - from >= nn) guarded_count(L, &r, from, to, nd, nn, &n);
+  tm_progress *pg = tm_l_progress(L);
+  if (pg != NULL && nn == 1) {
+    /* one byte never straddles two pieces: count piece by piece, and
+    ** show how far it got */
+    const size_t piece = (size_t)1 << 26;
+    tm_progress_start(pg, to - from);
+    for (size_t at = from; at < to; at += piece) {
+      uint64_t k = 0;
+      size_t end = to - at > piece ? at + piece : to;
+      guarded_count(L, &r, at, end, nd, nn, &k);
+      n += k;
+      tm_progress_update(pg, end - from);
+    }
+    tm_progress_end(pg);
+  } else if (to - from >= nn) {
+    guarded_count(L, &r, from, to, nd, nn, &n);
+  }
   lua_pushinteger(L, (lua_Integer)n);
   return 1;
 }
@@ -558,6 +582,8 @@ typedef struct tm_iter {
   size_t off, len;      /* the range iterated, in map offsets */
   size_t pos;           /* next range position (0-based) */
   int what, fmt, done;
+  tm_progress *progress;  /* the state's, when it is on */
+  size_t reported;        /* pos at the last progress report */
 } tm_iter;
 
 static int iter_gc(lua_State *L) {
@@ -581,6 +607,7 @@ static void iter_range(lua_State *L, tm_iter *it, tm_range *r) {
 }
 
 static int iter_finish(lua_State *L, tm_iter *it) {
+  if (it->progress != NULL) tm_progress_end(it->progress);
   tm_src_done(&it->src);
   it->done = 1;
   lua_pushnil(L);
@@ -633,6 +660,10 @@ static int iter_step(lua_State *L) {
   if (rc < 0) return tm_l_srcerror(L, it->map, it->src.err);
   if (rc == 0) return iter_finish(L, it);
   it->pos = next;
+  if (it->progress != NULL && next - it->reported >= TM_PROGRESS_STEP) {
+    it->reported = next;
+    tm_progress_update(it->progress, next);
+  }
   /* the separator after the record: a newline, or sep for split */
   size_t after = it->what == IT_SPLIT ? nn : 1;
   size_t end = start + n;
@@ -664,6 +695,9 @@ static int newiter(lua_State *L, int what, int fmtarg, size_t init,
   it->what = what;
   it->fmt = fmt;
   src_setup(&it->src, getstate(L), &r, NULL, 0);
+  it->progress = tm_l_progress(L);
+  it->reported = init;
+  if (it->progress != NULL) tm_progress_start(it->progress, r.len);
   it->done = 0;
   if (needlearg) lua_pushvalue(L, needlearg);
   else lua_pushnil(L);
@@ -1134,6 +1168,16 @@ static int t_type(lua_State *L) {
   return 1;
 }
 
+/* tome.progress(on): show the progress of long scans on stderr (only
+** when it is a terminal); returns whether it will show. */
+static int t_progress(lua_State *L) {
+  tm_state *st = getstate(L);
+  tm_progress_end(&st->progress);
+  lua_pushboolean(L, tm_progress_enable(&st->progress,
+                                        lua_toboolean(L, 1)));
+  return 1;
+}
+
 /* tome._tune(pread_min [, block]): for the specs, to drive the pread path
 ** with small files and tiny windows.  Returns the previous values. */
 static int t_tune(lua_State *L) {
@@ -1234,7 +1278,8 @@ static void newtype(lua_State *L, const char *name, int withmap) {
 
 static const luaL_Reg funcs[] = {
   {"open", t_open}, {"create", t_create}, {"wrap", t_wrap},
-  {"type", t_type}, {"_tune", t_tune}, {NULL, NULL}
+  {"type", t_type}, {"progress", t_progress}, {"_tune", t_tune},
+  {NULL, NULL}
 };
 
 void tm_l_openmap(lua_State *L) {

@@ -61,6 +61,10 @@ void tm_l_srcsetup(lua_State *L, struct tm_src *s, const tm_range *r);
 /* Raise the error of a failed cursor (err from tm_src). */
 int tm_l_srcerror(lua_State *L, const tm_map *map, int err);
 
+/* The state's progress display when tome.progress(true) is on, or NULL. */
+struct tm_progress;
+struct tm_progress *tm_l_progress(lua_State *L);
+
 /* Push a view of [off, off+len) over a mapping another lua_State owns
 ** (tome.parallel's workers): closing it never unmaps, and it cannot be
 ** resized.  The owner must keep the mapping alive meanwhile. */

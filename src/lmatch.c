@@ -10,6 +10,7 @@
 #include "lmap.h"
 #include "lwriter.h"
 #include "pattern.h"
+#include "progress.h"
 #include "scan.h"
 
 /* {====================================================================
@@ -71,6 +72,8 @@ int tm_l_match(lua_State *L) {
 typedef struct gm_state {
   tm_pat ms;
   size_t pos, last, len;
+  tm_progress *progress;
+  size_t reported;
 } gm_state;
 
 static int gmatch_step(lua_State *L) {
@@ -93,6 +96,13 @@ static int gmatch_step(lua_State *L) {
     gm->pos = gm->len + 1;  /* done */
   }
   tm_guard_leave(&g);
+  if (gm->progress != NULL) {
+    if (n == 0) tm_progress_end(gm->progress);
+    else if (e - gm->reported >= TM_PROGRESS_STEP) {
+      gm->reported = e;
+      tm_progress_update(gm->progress, e);
+    }
+  }
   return n;
 }
 
@@ -110,6 +120,9 @@ int tm_l_gmatch(lua_State *L) {
   gm->pos = init;
   gm->last = TM_PAT_NONE;
   gm->len = r.len;
+  gm->progress = tm_l_progress(L);
+  gm->reported = init;
+  if (gm->progress != NULL) tm_progress_start(gm->progress, r.len);
   lua_pushcclosure(L, gmatch_step, 3);
   return 1;
 }
@@ -161,8 +174,10 @@ static void gs_flush(lua_State *L, luaL_Buffer *b, tm_writer *w) {
 
 static lua_Integer gs_loop(lua_State *L, tm_pat *ms, luaL_Buffer *b,
                            tm_writer *w, const tm_range *r, lua_Integer maxn) {
-  size_t pos = 0, last = TM_PAT_NONE, s, e;
+  size_t pos = 0, last = TM_PAT_NONE, s, e, reported = 0;
   lua_Integer n = 0;
+  tm_progress *pg = tm_l_progress(L);
+  if (pg != NULL) tm_progress_start(pg, ms->srclen);
   while (n < maxn && tm_pat_next(ms, pos, last, &s, &e)) {
     gs_keep(L, ms, b, w, r, pos, s);
     n++;
@@ -170,8 +185,13 @@ static lua_Integer gs_loop(lua_State *L, tm_pat *ms, luaL_Buffer *b,
     gs_flush(L, b, w);
     pos = last = e;
     if (ms->anchor) break;
+    if (pg != NULL && pos - reported >= TM_PROGRESS_STEP) {
+      reported = pos;
+      tm_progress_update(pg, pos);
+    }
   }
   gs_keep(L, ms, b, w, r, pos, ms->srclen);
+  if (pg != NULL) tm_progress_end(pg);
   return n;
 }
 
@@ -226,6 +246,8 @@ typedef struct gp_state {
   int done;
   size_t pfxlen;
   char pfx[TM_PAT_PREFIX_MAX];
+  tm_progress *progress;
+  size_t reported;
 } gp_state;
 
 #define GREP_MT "tome.grepiter"
@@ -290,9 +312,14 @@ static int grep_step(lua_State *L) {
   }
   tm_guard_leave(&g);
   if (!found) {
+    if (gp->progress != NULL) tm_progress_end(gp->progress);
     tm_src_done(&gp->src);
     gp->done = 1;
     return 0;
+  }
+  if (gp->progress != NULL && gp->pos - gp->reported >= TM_PROGRESS_STEP) {
+    gp->reported = gp->pos;
+    tm_progress_update(gp->progress, gp->pos);
   }
   lua_pushinteger(L, (lua_Integer)start + 1);
   return 2;
@@ -346,6 +373,8 @@ int tm_l_patterngrep(lua_State *L) {
   /* a newline in the prefix can never be inside one line */
   if (memchr(gp->pfx, '\n', gp->pfxlen) != NULL) gp->pos = gp->len;
   tm_l_srcsetup(L, &gp->src, &r);
+  gp->progress = tm_l_progress(L);
+  if (gp->progress != NULL) tm_progress_start(gp->progress, r.len);
   gp->done = 0;
   lua_pushvalue(L, 2);
   lua_pushcclosure(L, grep_step, 2);

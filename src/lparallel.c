@@ -11,11 +11,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lauxlib.h"
 #include "lualib.h"
 #include "lmap.h"
+#include "progress.h"
 #include "scan.h"
 #include "tome.h"
 
@@ -184,6 +186,9 @@ typedef struct job {
   pthread_mutex_t lock;
   size_t next;          /* next chunk to take (under lock) */
   int stop;             /* an error happened: take no more (under lock) */
+  pthread_cond_t changed;  /* a chunk finished or a worker left */
+  size_t running;       /* workers still running (under lock) */
+  uint64_t done;        /* bytes of finished chunks (under lock) */
 } job;
 
 static int take(job *jb, size_t *k) {
@@ -230,8 +235,20 @@ static void run_chunk(lua_State *L, job *jb, chunk *c) {
   lua_settop(L, base);
 }
 
+static void *work(job *jb);
+
+/* Every way out of a worker says so, for the waiting caller. */
 static void *worker(void *ud) {
   job *jb = (job *)ud;
+  work(jb);
+  pthread_mutex_lock(&jb->lock);
+  jb->running--;
+  pthread_cond_signal(&jb->changed);
+  pthread_mutex_unlock(&jb->lock);
+  return NULL;
+}
+
+static void *work(job *jb) {
   size_t k;
   lua_State *L = luaL_newstate();
   if (L == NULL) {
@@ -252,7 +269,13 @@ static void *worker(void *ud) {
     lua_close(L);
     return NULL;
   }
-  while (take(jb, &k)) run_chunk(L, jb, &jb->chunks[k]);
+  while (take(jb, &k)) {
+    run_chunk(L, jb, &jb->chunks[k]);
+    pthread_mutex_lock(&jb->lock);
+    jb->done += jb->chunks[k].len;
+    pthread_cond_signal(&jb->changed);
+    pthread_mutex_unlock(&jb->lock);
+  }
   lua_close(L);
   return NULL;
 }
@@ -355,16 +378,43 @@ static int job_gc(lua_State *L) {
   return 0;
 }
 
+/* Wait for the workers, showing the bytes done meanwhile. */
+static void watch(job *jb, tm_progress *pg) {
+  pthread_mutex_lock(&jb->lock);
+  while (jb->running > 0) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 250000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&jb->changed, &jb->lock, &ts);
+    tm_progress_update(pg, jb->done);
+  }
+  pthread_mutex_unlock(&jb->lock);
+}
+
 /* Start the workers and wait for them all. */
-static int run_workers(job *jb, size_t nworkers) {
+static int run_workers(job *jb, size_t nworkers, tm_progress *pg,
+                       uint64_t total) {
   pthread_t *ts = calloc(nworkers, sizeof *ts);
   size_t started = 0;
   if (ts == NULL) return ENOMEM;
+  jb->running = nworkers;
   for (; started < nworkers; started++)
     if (pthread_create(&ts[started], NULL, worker, jb) != 0) break;
+  pthread_mutex_lock(&jb->lock);
+  jb->running -= nworkers - started;
+  pthread_mutex_unlock(&jb->lock);
   if (started == 0) {
     free(ts);
     return EAGAIN;
+  }
+  if (pg != NULL) {
+    tm_progress_start(pg, total);
+    watch(jb, pg);
+    tm_progress_end(pg);
   }
   for (size_t i = 0; i < started; i++) pthread_join(ts[i], NULL);
   free(ts);
@@ -454,7 +504,9 @@ static int t_parallel(lua_State *L) {
                         &jb->nchunks);
   if (err == 0) {
     pthread_mutex_init(&jb->lock, NULL);
-    err = run_workers(jb, (size_t)nw);
+    pthread_cond_init(&jb->changed, NULL);
+    err = run_workers(jb, (size_t)nw, tm_l_progress(L), r.len);
+    pthread_cond_destroy(&jb->changed);
     pthread_mutex_destroy(&jb->lock);
   }
   if (err != 0) return luaL_error(L, "tome.parallel: %s", strerror(err));
