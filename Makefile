@@ -40,7 +40,8 @@ endif
 
 .PHONY: all deps test test-normal test-asan asan demo bench fuzz lint \
         clean install uninstall
-all: $(BUILD)/tome $(BUILD)/tome.so $(BUILD)/libtome.a $(CSPEC_BIN)
+GEN_BIN := $(BUILD)/gen_log $(BUILD)/gen_csv
+all: $(BUILD)/tome $(BUILD)/tome.so $(BUILD)/libtome.a $(CSPEC_BIN) $(GEN_BIN)
 
 $(BUILD)/obj $(BUILD)/gen:
 	@mkdir -p $@
@@ -68,6 +69,10 @@ $(BUILD)/tome: $(HOST_OBJ) $(BUILD)/libtome.a
 # C-level specs: one program per file under spec/c/
 $(BUILD)/spec_%: spec/c/%.c $(BUILD)/libtome.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libtome.a $(LUA_LIB) $(LIBS)
+
+# the data generators for the demo and the benchmarks (scripts/gen_*.c)
+$(BUILD)/gen_%: scripts/gen_%.c | $(BUILD)/obj
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 -o $@ $< -lm
 
 # {====== set-up ======
 # Debian packages the build and the specs need; installed when missing.

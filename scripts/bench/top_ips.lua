@@ -1,0 +1,16 @@
+-- the 10 most frequent clients of a combined-format access log, as
+-- "count ip" lines: tome top_ips.lua FILE
+local tome = require "tome"
+local m <close> = assert(tome.open(arg[1]))
+local counts = {}
+for line in m:lines() do
+  local ip = line:match("^[^ ]+")
+  counts[ip] = (counts[ip] or 0) + 1
+end
+local ips = {}
+for ip in pairs(counts) do ips[#ips + 1] = ip end
+table.sort(ips, function(a, b)
+  if counts[a] ~= counts[b] then return counts[a] > counts[b] end
+  return a < b
+end)
+for i = 1, math.min(10, #ips) do print(counts[ips[i]], ips[i]) end
