@@ -574,7 +574,10 @@ static int map_lineno(lua_State *L) {
 
 #define ITER_MT "tome.iter"
 
-enum { IT_LINES, IT_SPLIT, IT_GREP };
+enum { IT_LINES, IT_SPLIT, IT_GREP, IT_FIELDS };
+
+#define MAXCOLS 16       /* columns one fields() call can select */
+#define MAXSPLIT 1024    /* fields kept per line for negative columns */
 
 typedef struct tm_iter {
   tm_src src;
@@ -584,6 +587,9 @@ typedef struct tm_iter {
   int what, fmt, done;
   tm_progress *progress;  /* the state's, when it is on */
   size_t reported;        /* pos at the last progress report */
+  int ncol, awk;          /* fields: the columns, blank splitting */
+  int cols[MAXCOLS];
+  size_t want;            /* fields worth splitting out per line */
 } tm_iter;
 
 static int iter_gc(lua_State *L) {
@@ -672,11 +678,113 @@ static int iter_step(lua_State *L) {
   return iter_push(L, it, &r, p, start, n, nl);
 }
 
+/* {======  fields  ====== */
+
+static const double pow10s[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+                                1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+                                1e15};
+
+/* Push the number the bytes spell, exactly as tonumber would convert
+** them, or false.  Plain decimals of up to 15 digits are converted here:
+** an integer below 10^15 divided by a power of ten, both exact doubles,
+** rounds correctly, as strtod does. */
+static void pushnumber(lua_State *L, const char *p, size_t n) {
+  size_t i = 0, nd = 0, fd = 0;
+  uint64_t v = 0;
+  int neg = 0;
+  if (i < n && (p[i] == '-' || p[i] == '+')) neg = p[i++] == '-';
+  for (; i < n && p[i] >= '0' && p[i] <= '9' && nd < 19; i++, nd++)
+    v = v * 10 + (uint64_t)(p[i] - '0');
+  if (i == n && nd > 0 && nd <= 18) {
+    lua_pushinteger(L, neg ? -(lua_Integer)v : (lua_Integer)v);
+    return;
+  }
+  if (i < n && p[i] == '.' && nd <= 15) {
+    for (i++; i < n && p[i] >= '0' && p[i] <= '9' && nd < 16; i++, nd++)
+      v = v * 10 + (uint64_t)(p[i] - '0'), fd++;
+    if (i == n && nd > 0 && nd <= 15) {
+      double x = (double)v / pow10s[fd];
+      lua_pushnumber(L, neg ? -x : x);
+      return;
+    }
+  }
+  char buf[128];  /* anything else: the general conversion */
+  if (n < sizeof buf && memchr(p, '\0', n) == NULL) {
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    if (lua_stringtonumber(L, buf) != 0) return;
+  }
+  lua_pushboolean(L, 0);
+}
+
+/* Push the selected columns of the line p[0..n) at range position start
+** (runs under the caller's guard: reads mapped bytes). */
+static int push_fields(lua_State *L, tm_iter *it, const char *p, size_t n,
+                       size_t start, const char *sep, size_t sn) {
+  tm_span sp[MAXSPLIT];
+  /* negative columns need the count of all fields, the others only
+  ** the fields up to the last one asked for */
+  size_t nf = tm_split(p, n, it->awk ? NULL : sep, sn, sp, it->want,
+                       it->want == MAXSPLIT);
+  size_t kept = nf < it->want ? nf : it->want;
+  for (int c = 0; c < it->ncol; c++) {
+    int col = it->cols[c];
+    size_t k = col > 0 ? (size_t)col - 1 : nf - (size_t)(-col);
+    if (col < 0 && (size_t)(-col) > nf) k = kept;  /* before the first */
+    if (k >= kept) {
+      lua_pushboolean(L, 0);  /* no such field: false, so the loop goes on */
+      continue;
+    }
+    const char *f = p + sp[k].start;
+    switch (it->fmt) {
+      case 'n': pushnumber(L, f, sp[k].len); break;
+      case 'v':
+        lua_getiuservalue(L, lua_upvalueindex(1), 1);
+        tm_l_pushview(L, lua_gettop(L), it->off + start + sp[k].start,
+                      sp[k].len);
+        lua_remove(L, -2);
+        break;
+      default: lua_pushlstring(L, f, sp[k].len); break;
+    }
+  }
+  return it->ncol;
+}
+
+static int fields_step(lua_State *L) {
+  tm_iter *it = (tm_iter *)lua_touserdata(L, lua_upvalueindex(1));
+  tm_range r;
+  const char *p = NULL, *sep = NULL;
+  size_t n = 0, next = 0, sn = 0, start = it->pos;
+  int rc, k = 0;
+  if (it->done) {
+    lua_pushnil(L);
+    return 1;
+  }
+  iter_range(L, it, &r);
+  if (it->pos >= it->len) return iter_finish(L, it);
+  if (!it->awk) sep = lua_tolstring(L, lua_upvalueindex(2), &sn);
+  luaL_checkstack(L, it->ncol + 4, "too many columns");
+  tm_guard g;
+  if (!tm_guard_enter(&g)) return tm_l_fault(L, it->map);
+  rc = tm_src_line(&it->src, it->pos, &p, &n, &next);
+  if (rc > 0) k = push_fields(L, it, p, n, start, sep, sn);
+  tm_guard_leave(&g);
+  if (rc < 0) return tm_l_srcerror(L, it->map, it->src.err);
+  if (rc == 0) return iter_finish(L, it);
+  it->pos = next;
+  if (it->progress != NULL && next - it->reported >= TM_PROGRESS_STEP) {
+    it->reported = next;
+    tm_progress_update(it->progress, next);
+  }
+  return k;
+}
+/* }====== */
+
 static const char *const fmt_names[] = {"l", "L", "v", NULL};
 
 /* Build the iterator closure for the map/view at 1. */
-static int newiter(lua_State *L, int what, int fmtarg, size_t init,
-                   int needlearg) {
+static tm_iter *newiter(lua_State *L, int what, int fmtarg, size_t init,
+                        int needlearg, lua_CFunction step) {
   tm_range r;
   tm_l_range(L, 1, &r);
   int fmt = fmt_names[luaL_checkoption(L, fmtarg, "l", fmt_names)][0];
@@ -701,8 +809,8 @@ static int newiter(lua_State *L, int what, int fmtarg, size_t init,
   it->done = 0;
   if (needlearg) lua_pushvalue(L, needlearg);
   else lua_pushnil(L);
-  lua_pushcclosure(L, iter_step, 2);
-  return 1;
+  lua_pushcclosure(L, step, 2);
+  return it;
 }
 
 static int map_lines(lua_State *L) {
@@ -710,14 +818,50 @@ static int map_lines(lua_State *L) {
   tm_l_range(L, 1, &r);
   lua_Integer init = luaL_optinteger(L, 3, 1);
   size_t start = startpos(init, r.len);
-  return newiter(L, IT_LINES, 2, start - 1, 0);
+  newiter(L, IT_LINES, 2, start - 1, 0, iter_step);
+  return 1;
 }
 
 static int map_split(lua_State *L) {
   size_t sn;
   luaL_checklstring(L, 2, &sn);
   luaL_argcheck(L, sn > 0, 2, "empty separator");
-  return newiter(L, IT_SPLIT, 3, 0, 2);
+  newiter(L, IT_SPLIT, 3, 0, 2, iter_step);
+  return 1;
+}
+
+/* v:fields(sep, col [, col ...] [, fmt]): per line, the selected
+** columns (negative ones count from the last); sep " " splits on runs of
+** blanks as awk does.  fmt "l" strings, "n" numbers, "v" views; a column
+** the line lacks, or "n" of something that is not a number, is false. */
+static int map_fields(lua_State *L) {
+  static const char *const ffmts[] = {"l", "n", "v", NULL};
+  size_t sn;
+  int top = lua_gettop(L), fmt = 'l', ncol = 0, cols[MAXCOLS];
+  size_t want = 0;
+  const char *sep = luaL_checklstring(L, 2, &sn);
+  luaL_argcheck(L, sn > 0, 2, "empty separator");
+  if (top >= 3 && lua_type(L, top) == LUA_TSTRING)
+    fmt = ffmts[luaL_checkoption(L, top--, NULL, ffmts)][0];
+  for (int a = 3; a <= top; a++) {
+    lua_Integer c = luaL_checkinteger(L, a);
+    luaL_argcheck(L, c != 0 && c >= -MAXSPLIT && c <= MAXSPLIT, a,
+                  "column out of range");
+    luaL_argcheck(L, ncol < MAXCOLS, a, "too many columns");
+    cols[ncol++] = (int)c;
+    size_t w = c > 0 ? (size_t)c : MAXSPLIT;
+    if (w > want) want = w;
+  }
+  luaL_argcheck(L, ncol > 0, 3, "column number expected");
+  lua_settop(L, 2);
+  /* the format was checked above: newiter sees none and takes "l" */
+  tm_iter *it = newiter(L, IT_FIELDS, 3, 0, 2, fields_step);
+  it->fmt = fmt;
+  it->awk = sn == 1 && sep[0] == ' ';
+  it->ncol = ncol;
+  memcpy(it->cols, cols, sizeof cols);
+  it->want = want;
+  return 1;
 }
 
 int tm_l_patterngrep(lua_State *L);  /* lmatch.c */
@@ -727,8 +871,9 @@ static int map_grep(lua_State *L) {
   luaL_checklstring(L, 2, &nn);
   if (lua_gettop(L) >= 3 && !lua_toboolean(L, 3)) return tm_l_patterngrep(L);
   lua_settop(L, 2);
-  if (nn == 0) return newiter(L, IT_LINES, 3, 0, 0);  /* every line */
-  return newiter(L, IT_GREP, 3, 0, 2);
+  if (nn == 0) newiter(L, IT_LINES, 3, 0, 0, iter_step);  /* every line */
+  else newiter(L, IT_GREP, 3, 0, 2, iter_step);
+  return 1;
 }
 /* }==================================================================== */
 
@@ -1241,7 +1386,7 @@ static const luaL_Reg methods[] = {
   {"find", map_find}, {"match", tm_l_match}, {"gmatch", tm_l_gmatch},
   {"gsub", tm_l_gsub}, {"rfind", map_rfind}, {"count", map_count},
   {"lineno", map_lineno}, {"lines", map_lines}, {"split", map_split},
-  {"grep", map_grep}, {"unpack", map_unpack}, {"pack", map_pack},
+  {"grep", map_grep}, {"fields", map_fields}, {"unpack", map_unpack}, {"pack", map_pack},
   {"read", map_read}, {"seek", map_seek}, {"write", map_write},
   {"close", map_close}, {NULL, NULL}
 };

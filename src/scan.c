@@ -288,6 +288,44 @@ size_t tm_count(const char *h, size_t hn, const char *nd, size_t nn) {
 }
 /* }====== */
 
+/* {====== fields ====== */
+
+static size_t split_blanks(const char *p, size_t n, tm_span *out,
+                           size_t max, int all) {
+  size_t i = 0, k = 0;
+  while (all || k < max) {
+    while (i < n && (p[i] == ' ' || p[i] == '\t')) i++;
+    if (i == n) return k;
+    size_t b = i;
+    while (i < n && p[i] != ' ' && p[i] != '\t') i++;
+    if (k < max) {
+      out[k].start = b;
+      out[k].len = i - b;
+    }
+    k++;
+  }
+  return k;
+}
+
+size_t tm_split(const char *p, size_t n, const char *sep, size_t sn,
+                tm_span *out, size_t max, int all) {
+  size_t pos = 0, k = 0;
+  if (sep == NULL) return split_blanks(p, n, out, max, all);
+  while (all || k < max) {
+    const char *q = pos < n ? tm_find(p + pos, n - pos, sep, sn) : NULL;
+    size_t end = q ? (size_t)(q - p) : n;
+    if (k < max) {
+      out[k].start = pos;
+      out[k].len = end - pos;
+    }
+    k++;
+    if (q == NULL) return k;
+    pos = end + sn;
+  }
+  return k;
+}
+/* }====== */
+
 /* {====== cursor: windows ====== */
 
 /* what tm_src_get returns for an empty request (never NULL: NULL is an

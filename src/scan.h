@@ -46,6 +46,20 @@ const char *tm_rfind(const char *h, size_t hn, const char *nd, size_t nn);
 /* number of non-overlapping occurrences scanning left to right (nn >= 1;
 ** nn == 0 gives 0) */
 size_t tm_count(const char *h, size_t hn, const char *nd, size_t nn);
+/* One field of a record: [start, start + len) inside it. */
+typedef struct tm_span {
+  size_t start, len;
+} tm_span;
+
+/* Split the record p[0..n) into fields, storing at most 'max' of them in
+** out.  Returns how many fields there are when 'all' is set (the split
+** then runs to the end of the record), else stops after max fields and
+** returns at most max.  With sep == NULL the fields are runs of
+** non-blanks, as awk splits on its default FS (blanks at both ends
+** ignored, an empty record has no field); otherwise they lie between
+** plain separators (sn >= 1), so k separators give k + 1 fields. */
+size_t tm_split(const char *p, size_t n, const char *sep, size_t sn,
+                tm_span *out, size_t max, int all);
 /* }====== */
 
 /* {====== cursor over a range ====== */

@@ -3,10 +3,7 @@
 local tome = require "tome"
 local m <close> = assert(tome.open(arg[1]))
 local counts = {}
-for line in m:lines() do
-  local ip = line:match("^[^ ]+")
-  counts[ip] = (counts[ip] or 0) + 1
-end
+for ip in m:fields(" ", 1) do counts[ip] = (counts[ip] or 0) + 1 end
 local ips = {}
 for ip in pairs(counts) do ips[#ips + 1] = ip end
 table.sort(ips, function(a, b)
