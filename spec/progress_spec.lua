@@ -57,10 +57,11 @@ describe("progress", function()
       H.shell_quote(script), H.shell_quote(path))
     os.execute(("%s new-session -d -x 100 -y 8 %s"):format(tmux,
       H.shell_quote(cmd)))
-    local seen, final
+    local seen, final, last
     for _ = 1, 600 do
       sleep(0.1)
       local pane = H.run(tmux .. " capture-pane -p")
+      last = pane
       if not seen and pane:find("%d+%.%d MB / 24%.0 MB +%d+%% +[%d.]+ %a+/s +%d+:%d%d left") then
         seen = pane
       end
@@ -70,7 +71,7 @@ describe("progress", function()
       end
     end
     os.execute(tmux .. " kill-server 2>/dev/null")
-    assert.is_truthy(seen, "no progress line seen")
+    assert.is_truthy(seen, "no progress line seen; the pane:\n" .. tostring(last))
     assert.is_truthy(final, "the scan did not finish")
     assert.is_falsy(final:find("left"), "the progress line was not erased:\n"
       .. final)

@@ -41,8 +41,12 @@ typedef struct tm_range {
 void tm_l_range(lua_State *L, int idx, tm_range *r);
 /* Is idx a map or a view (open or not)? */
 int tm_l_isbytes(lua_State *L, int idx);
-/* Address of range byte 0 (derive it anew after any Lua call). */
-#define tm_range_ptr(r) ((r)->map->mp.base + (r)->off)
+/* Address of range byte 0 (derive it anew after any Lua call).  An empty
+** map has no memory: it gets an address that is never read or written
+** (no byte lies in the range), so that adding 0 to it is defined. */
+static inline char *tm_range_ptr(const tm_range *r) {
+  return r->map->mp.base != NULL ? r->map->mp.base + r->off : (char *)"";
+}
 /* Push a copy of n bytes at p (inside r's map) as a Lua string, guarded
 ** against SIGBUS when the bytes are a mapped file. */
 void tm_l_pushbytes(lua_State *L, const tm_range *r, const char *p, size_t n);

@@ -27,6 +27,6 @@ void tm_progress_update(tm_progress *p, uint64_t done);
 void tm_progress_end(tm_progress *p);
 
 /* Scans report every this many bytes (cheap enough to check per record). */
-#define TM_PROGRESS_STEP ((uint64_t)1 << 22)
+#define TM_PROGRESS_STEP ((uint64_t)1 << 16)
 
 #endif
