@@ -46,12 +46,12 @@ describe("progress", function()
       pending("tmux is not installed (make deps installs it)")
       return
     end
-    local path = lines_file(24)
+    local path = lines_file(12)
     local sock = "tome-progress-" .. H.seed
     local tmux = "tmux -L " .. sock
     local script = H.tmpfile(
       "local m = tome.open(arg[1]) local n = 0\n" ..
-      "for l in m:lines() do for i = 1, 300 do n = n + i end end\n" ..
+      "for l in m:lines() do for i = 1, 1500 do n = n + i end end\n" ..
       "io.write('DONE\\n')\n")
     local cmd = ("%s --progress %s %s; sleep 60"):format(H.tome_bin(),
       H.shell_quote(script), H.shell_quote(path))
@@ -62,7 +62,7 @@ describe("progress", function()
       sleep(0.1)
       local pane = H.run(tmux .. " capture-pane -p")
       last = pane
-      if not seen and pane:find("%d+%.%d MB / 24%.0 MB +%d+%% +[%d.]+ %a+/s +%d+:%d%d left") then
+      if not seen and pane:find("%d+%.%d MB / 12%.0 MB +%d+%% +[%d.]+ %a+/s +%d+:%d%d left") then
         seen = pane
       end
       if pane:find("DONE") then
