@@ -865,15 +865,21 @@ static int map_fields(lua_State *L) {
 }
 
 int tm_l_patterngrep(lua_State *L);  /* lmatch.c */
+int tm_l_plaingrep(lua_State *L);
 
-static int map_grep(lua_State *L) {
+int tm_l_plaingrep(lua_State *L) {
   size_t nn;
   luaL_checklstring(L, 2, &nn);
-  if (lua_gettop(L) >= 3 && !lua_toboolean(L, 3)) return tm_l_patterngrep(L);
   lua_settop(L, 2);
   if (nn == 0) newiter(L, IT_LINES, 3, 0, 0, iter_step);  /* every line */
   else newiter(L, IT_GREP, 3, 0, 2, iter_step);
   return 1;
+}
+
+static int map_grep(lua_State *L) {
+  luaL_checkstring(L, 2);
+  if (lua_gettop(L) >= 3 && !lua_toboolean(L, 3)) return tm_l_patterngrep(L);
+  return tm_l_plaingrep(L);
 }
 /* }==================================================================== */
 

@@ -280,7 +280,11 @@ static int gp_search(lua_State *L, gp_state *gp, const char *p, size_t lp,
     if (rc == 0) return 0;
     gp->pos = next;
     tm_pat_init(&ms, L, *line, *n, p, lp, 1);
-    if (tm_pat_find(&ms, 0, &b, &e)) return 1;
+    if (tm_pat_find(&ms, 0, &b, &e)) {
+      /* as string.find would: raises "unfinished capture" */
+      lua_pop(L, tm_pat_push_captures(&ms, b, e, 0));
+      return 1;
+    }
   }
   return 0;
 }
@@ -351,11 +355,15 @@ static size_t literal_prefix(const char *p, size_t lp, char *out) {
   return k;
 }
 
+int tm_l_plaingrep(lua_State *L);  /* lmap.c */
+
 int tm_l_patterngrep(lua_State *L) {
   tm_range r;
   size_t lp;
   tm_l_range(L, 1, &r);
   const char *p = luaL_checklstring(L, 2, &lp);
+  /* as string.find: no special character, a plain search */
+  if (tm_pat_isplain(p, lp)) return tm_l_plaingrep(L);
   gp_state *gp = (gp_state *)lua_newuserdatauv(L, sizeof(gp_state), 1);
   memset(gp, 0, sizeof *gp);
   gp->done = 1;
