@@ -1,0 +1,776 @@
+/*
+** pattern.c -- Lua 5.4 pattern matching over (ptr, len).
+**
+** The semantics are those of lstrlib.c (the manual's section 6.4.1 leaves
+** many corner cases to the implementation, and we must agree with it on
+** all of them): the same backtracking order, the same points where the
+** recursion depth is counted (so "pattern too complex" fires on the same
+** patterns), and errors raised lazily, when the matcher first reaches
+** the malformed part, so a malformed tail that is never reached raises
+** nothing, as in the string library.
+**
+** What differs is the memory discipline.  The string library reads the
+** '\0' that ends every Lua string in a few places (the byte after the
+** pattern, the byte at the end of the subject).  Here every such read
+** goes through pat_byte() or an explicit bound check, which answer 0
+** where the string library would have read its terminator: the same
+** answers without touching a byte outside the ranges.
+*/
+#include <ctype.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+#include "pattern.h"
+
+#define PCHAR_ESC '%'
+#define SPECIALS "^$*+?.([%-"
+
+#define uchar(c) ((unsigned char)(c))
+
+/* fast-path kinds (tm_pat.fast) */
+#define FAST_UNKNOWN 0   /* not analysed yet */
+#define FAST_NONE    1   /* try every position */
+#define FAST_PREFIX  2   /* a match starts with pfx[0 .. pfxlen) */
+#define FAST_FIRST   3   /* a match starts with a byte in first[] */
+
+/* subjects shorter than this are searched without analysing the pattern:
+** the analysis would cost more than it saves */
+#define ANALYSE_MIN 64
+
+#define pat_end(ms) ((ms)->pat + (ms)->patlen)
+#define src_end(ms) ((ms)->src + (ms)->srclen)
+
+
+/* {====== classes and sets ====== */
+
+/* Byte p of a pattern ending at pe, or 0 at its end (where lstrlib reads
+** the '\0' terminating the Lua string: same answer, no read). */
+static int byte_at(const char *p, const char *pe) {
+  return p < pe ? uchar(*p) : 0;
+}
+
+static int pat_byte(const tm_pat *ms, const char *p) {
+  return byte_at(p, pat_end(ms));
+}
+
+/* Whether c is in class %cl (cl a letter of acdglpsuwxz, either case);
+** -1 when cl names no class, so that "%cl" stands for cl itself.  The
+** ctype functions of the current locale, as the string library uses. */
+static int class_test(int c, int cl) {
+  int r;
+  switch (tolower(cl)) {
+    case 'a': r = isalpha(c); break;
+    case 'c': r = iscntrl(c); break;
+    case 'd': r = isdigit(c); break;
+    case 'g': r = isgraph(c); break;
+    case 'l': r = islower(c); break;
+    case 'p': r = ispunct(c); break;
+    case 's': r = isspace(c); break;
+    case 'u': r = isupper(c); break;
+    case 'w': r = isalnum(c); break;
+    case 'x': r = isxdigit(c); break;
+    case 'z': r = (c == 0); break;   /* deprecated, still in 5.4 */
+    default: return -1;
+  }
+  r = (r != 0);
+  return isupper(cl) ? !r : r;
+}
+
+/* c against an escape %cl: a class, or the character cl itself */
+static int class_match(int c, int cl) {
+  int r = class_test(c, cl);
+  return r < 0 ? (c == cl) : r;
+}
+
+/* Whether c is in the set [ ... ] starting at p ('[') whose closing ']'
+** is at ec.  The set was delimited by set_end, so every byte read here
+** lies in [p, ec]. */
+static int set_match(int c, const char *p, const char *ec) {
+  int in = 1;
+  if (p[1] == '^') {
+    in = 0;
+    p++;
+  }
+  while (++p < ec) {
+    if (*p == PCHAR_ESC) {
+      p++;
+      if (class_match(c, uchar(*p)))
+        return in;
+    }
+    else if (p[1] == '-' && p + 2 < ec) {
+      p += 2;
+      if (uchar(p[-2]) <= c && c <= uchar(*p))
+        return in;
+    }
+    else if (uchar(*p) == c)
+      return in;
+  }
+  return !in;
+}
+
+/* The end of the single-character class at p (< pe), or NULL when it is
+** malformed (an escape with nothing after it, a set without its ']').
+** As in lstrlib, the first byte of a set (after an optional '^') is
+** taken literally, so "[]]" is the set of ']'. */
+static const char *class_end(const char *p, const char *pe) {
+  int c = uchar(*p++);
+  if (c == PCHAR_ESC)
+    return p < pe ? p + 1 : NULL;
+  if (c != '[')
+    return p;
+  if (byte_at(p, pe) == '^')
+    p++;
+  do {
+    if (p >= pe)
+      return NULL;
+    c = uchar(*p++);
+    if (c == PCHAR_ESC && p < pe)
+      p++;  /* skip the escaped byte (e.g. "%]") */
+  } while (byte_at(p, pe) != ']');
+  return p + 1;
+}
+
+static const char *item_end(tm_pat *ms, const char *p) {
+  const char *ep = class_end(p, pat_end(ms));
+  if (ep == NULL) {
+    if (*p == PCHAR_ESC)
+      luaL_error(ms->L, "malformed pattern (ends with '%%')");
+    luaL_error(ms->L, "malformed pattern (missing ']')");
+  }
+  return ep;
+}
+
+/* byte c against the single-character class [p, ep) */
+static int item_match(int c, const char *p, const char *ep) {
+  switch (*p) {
+    case '.': return 1;
+    case PCHAR_ESC: return class_match(c, uchar(p[1]));
+    case '[': return set_match(c, p, ep - 1);
+    default: return uchar(*p) == c;
+  }
+}
+
+/* the subject byte at s (if any) against [p, ep) */
+static int single(const tm_pat *ms, const char *s, const char *p,
+                  const char *ep) {
+  return s < src_end(ms) && item_match(uchar(*s), p, ep);
+}
+/* }====== */
+
+
+/* {====== the matcher ====== */
+
+static const char *do_match(tm_pat *ms, const char *s, const char *p);
+
+/* %bxy at s, p pointing at x */
+static const char *match_balance(tm_pat *ms, const char *s, const char *p) {
+  const char *se = src_end(ms);
+  int open, close, depth = 1;
+  if (pat_end(ms) - p < 2)
+    luaL_error(ms->L, "malformed pattern (missing arguments to '%%b')");
+  if (s >= se || *s != *p)
+    return NULL;
+  open = uchar(p[0]);
+  close = uchar(p[1]);
+  while (++s < se) {
+    int c = uchar(*s);
+    if (c == close) {
+      if (--depth == 0)
+        return s + 1;
+    }
+    else if (c == open)
+      depth++;
+  }
+  return NULL;  /* the subject ends out of balance */
+}
+
+/* %f[set] at s, p pointing at the '['; the end of the set or NULL */
+static const char *match_frontier(tm_pat *ms, const char *s, const char *p) {
+  const char *ep;
+  int prev, cur;
+  if (pat_byte(ms, p) != '[')
+    luaL_error(ms->L, "missing '[' after '%%f' in pattern");
+  ep = item_end(ms, p);
+  /* outside the subject counts as '\0' on both sides */
+  prev = (s == ms->src) ? 0 : uchar(s[-1]);
+  cur = (s < src_end(ms)) ? uchar(*s) : 0;
+  if (!set_match(prev, p, ep - 1) && set_match(cur, p, ep - 1))
+    return ep;
+  return NULL;
+}
+
+/* back-reference %l (l the digit's byte) at s */
+static const char *match_backref(tm_pat *ms, const char *s, int l) {
+  size_t len;
+  const char *cs;
+  l -= '1';
+  if (l < 0 || l >= ms->level || ms->cap[l].len == TM_PAT_CAP_UNFINISHED)
+    luaL_error(ms->L, "invalid capture index %%%d", l + 1);
+  /* a position capture's length converts to a huge size: never matches */
+  len = (size_t)ms->cap[l].len;
+  cs = ms->src + ms->cap[l].start;
+  if ((size_t)(src_end(ms) - s) >= len && memcmp(cs, s, len) == 0)
+    return s + len;
+  return NULL;
+}
+
+/* Greedy repetition: the longest run first, then shorter ones.  Each
+** attempt is a recursive call, as in lstrlib (it counts toward the
+** depth limit). */
+static const char *max_expand(tm_pat *ms, const char *s, const char *p,
+                              const char *ep) {
+  size_t i = 0;
+  if (*p == '.')
+    i = (size_t)(src_end(ms) - s);
+  else
+    while (single(ms, s + i, p, ep))
+      i++;
+  for (;;) {
+    const char *r = do_match(ms, s + i, ep + 1);
+    if (r != NULL)
+      return r;
+    if (i == 0)
+      return NULL;
+    i--;
+  }
+}
+
+/* Lazy repetition: the shortest run first. */
+static const char *min_expand(tm_pat *ms, const char *s, const char *p,
+                              const char *ep) {
+  for (;;) {
+    const char *r = do_match(ms, s, ep + 1);
+    if (r != NULL)
+      return r;
+    if (!single(ms, s, p, ep))
+      return NULL;
+    s++;
+  }
+}
+
+static const char *open_capture(tm_pat *ms, const char *s, const char *p,
+                                ptrdiff_t what) {
+  const char *r;
+  int l = ms->level;
+  if (l >= TM_PAT_MAXCAPTURES)
+    luaL_error(ms->L, "too many captures");
+  ms->cap[l].start = (size_t)(s - ms->src);
+  ms->cap[l].len = what;
+  ms->level = l + 1;
+  if ((r = do_match(ms, s, p)) == NULL)
+    ms->level--;  /* undo */
+  return r;
+}
+
+static const char *close_capture(tm_pat *ms, const char *s, const char *p) {
+  const char *r;
+  int l = ms->level - 1;
+  while (l >= 0 && ms->cap[l].len != TM_PAT_CAP_UNFINISHED)
+    l--;
+  if (l < 0)
+    luaL_error(ms->L, "invalid pattern capture");
+  ms->cap[l].len = (s - ms->src) - (ptrdiff_t)ms->cap[l].start;
+  if ((r = do_match(ms, s, p)) == NULL)
+    ms->cap[l].len = TM_PAT_CAP_UNFINISHED;  /* undo */
+  return r;
+}
+
+/* A single-character class at p with its optional quantifier.  Returns
+** 1 to go on with the rest of the pattern at (*ps, *pp) (the tail calls
+** of lstrlib, done as a loop), 0 when *ps holds the final result. */
+static int match_item(tm_pat *ms, const char **ps, const char **pp) {
+  const char *s = *ps, *p = *pp;
+  const char *ep = item_end(ms, p);
+  int q = pat_byte(ms, ep);
+  if (!single(ms, s, p, ep)) {
+    if (q == '*' || q == '?' || q == '-') {  /* may match empty */
+      *pp = ep + 1;
+      return 1;
+    }
+    *ps = NULL;
+    return 0;
+  }
+  switch (q) {
+    case '?': {
+      const char *r = do_match(ms, s + 1, ep + 1);
+      if (r != NULL) {
+        *ps = r;
+        return 0;
+      }
+      *pp = ep + 1;
+      return 1;
+    }
+    case '+': *ps = max_expand(ms, s + 1, p, ep); return 0;
+    case '*': *ps = max_expand(ms, s, p, ep); return 0;
+    case '-': *ps = min_expand(ms, s, p, ep); return 0;
+    default:
+      *ps = s + 1;
+      *pp = ep;
+      return 1;
+  }
+}
+
+static const char *do_match(tm_pat *ms, const char *s, const char *p) {
+  const char *pe = pat_end(ms);
+  if (ms->depth-- == 0)
+    luaL_error(ms->L, "pattern too complex");
+  while (s != NULL && p != pe) {
+    int c = uchar(*p);
+    if (c == '(') {
+      if (pat_byte(ms, p + 1) == ')')
+        s = open_capture(ms, s, p + 2, TM_PAT_CAP_POSITION);
+      else
+        s = open_capture(ms, s, p + 1, TM_PAT_CAP_UNFINISHED);
+      break;
+    }
+    if (c == ')') {
+      s = close_capture(ms, s, p + 1);
+      break;
+    }
+    if (c == '$' && p + 1 == pe) {  /* '$' anchors only at the end */
+      if (s != src_end(ms))
+        s = NULL;
+      break;
+    }
+    if (c == PCHAR_ESC) {
+      int d = pat_byte(ms, p + 1);
+      if (d == 'b') {
+        s = match_balance(ms, s, p + 2);
+        p += 4;
+        continue;
+      }
+      if (d == 'f') {
+        const char *ep = match_frontier(ms, s, p + 2);
+        if (ep == NULL)
+          s = NULL;
+        p = ep;
+        continue;
+      }
+      if (d >= '0' && d <= '9') {
+        s = match_backref(ms, s, d);
+        p += 2;
+        continue;
+      }
+    }
+    if (!match_item(ms, &s, &p))
+      break;
+  }
+  ms->depth++;
+  return s;
+}
+/* }====== */
+
+
+/* {====== fast paths ====== */
+
+/* The byte a single-character class at p..ep stands for, or -1 when it
+** is not a single literal byte. */
+static int literal_byte(const char *p, const char *ep) {
+  if (ep - p == 1)
+    return (*p == '.' || *p == '[') ? -1 : uchar(*p);
+  if (ep - p == 2 && *p == PCHAR_ESC && class_test(0, uchar(p[1])) < 0)
+    return uchar(p[1]);
+  return -1;
+}
+
+/* A literal run being collected by tm_pat_required. */
+typedef struct litrun {
+  char cur[TM_PAT_PREFIX_MAX];
+  size_t curlen, bestlen, cap;
+  int full;   /* cur is full: later bytes of this run are not added */
+  char *best;
+} litrun;
+
+static void run_add(litrun *r, int b) {
+  if (r->curlen < r->cap && !r->full)
+    r->cur[r->curlen++] = (char)b;
+  else
+    r->full = 1;  /* the first cap bytes are still required */
+}
+
+static void run_end(litrun *r) {
+  if (r->curlen > r->bestlen) {
+    memcpy(r->best, r->cur, r->curlen);
+    r->bestlen = r->curlen;
+  }
+  r->curlen = 0;
+  r->full = 0;
+}
+
+/* Depth of recursion above which a walked item might make the matcher
+** raise "pattern too complex" (each quantified item and each capture
+** boundary nests one call; TM_PAT_MAXCCALLS is 200). */
+#define REQ_MAXDEPTH 150
+
+/* The walk behind tm_pat_required, over a pattern without its anchor. */
+static size_t required(const char *p, const char *pe, char *buf,
+                       size_t cap) {
+  int opened = 0, unclosed = 0, depth = 0;
+  litrun r;
+  r.curlen = r.bestlen = 0;
+  r.full = 0;
+  r.best = buf;
+  r.cap = cap < TM_PAT_PREFIX_MAX ? cap : TM_PAT_PREFIX_MAX;
+  while (p < pe && depth < REQ_MAXDEPTH) {
+    const char *ep;
+    int c = uchar(*p), q, b;
+    if (c == '(') {  /* captures consume nothing: the run goes on */
+      if (++opened > TM_PAT_MAXCAPTURES)
+        break;
+      depth++;
+      if (byte_at(p + 1, pe) == ')')
+        p += 2;
+      else {
+        unclosed++;
+        p++;
+      }
+      continue;
+    }
+    if (c == ')') {
+      if (unclosed-- == 0)
+        break;
+      depth++;
+      p++;
+      continue;
+    }
+    if (c == '$' && p + 1 == pe)
+      break;
+    if (c == PCHAR_ESC) {
+      int d = byte_at(p + 1, pe);
+      if (d == 'b') {
+        if (pe - p < 4)
+          break;
+        run_end(&r);
+        p += 4;
+        continue;
+      }
+      if (d == 'f') {
+        if (byte_at(p + 2, pe) != '[' || (ep = class_end(p + 2, pe)) == NULL)
+          break;
+        run_end(&r);
+        p = ep;
+        continue;
+      }
+      if (d >= '0' && d <= '9')
+        break;  /* a back-reference may raise */
+    }
+    if ((ep = class_end(p, pe)) == NULL)
+      break;
+    q = byte_at(ep, pe);
+    b = literal_byte(p, ep);
+    if (q == '*' || q == '?' || q == '-' || q == '+') {
+      if (q == '+' && b >= 0)
+        run_add(&r, b);  /* once for sure, then maybe more of it */
+      run_end(&r);
+      depth++;
+      p = ep + 1;
+      continue;
+    }
+    if (b >= 0)
+      run_add(&r, b);
+    else
+      run_end(&r);
+    p = ep;
+  }
+  run_end(&r);
+  return r.bestlen;
+}
+
+size_t tm_pat_required(const char *pat, size_t patlen, char *buf,
+                       size_t cap) {
+  int anchor = patlen > 0 && pat[0] == '^';
+  return required(pat + anchor, pat + patlen, buf, cap);
+}
+
+static void first_from_item(tm_pat *ms, const char *p, const char *ep) {
+  int c;
+  memset(ms->first, 0, sizeof ms->first);
+  for (c = 0; c < 256; c++)
+    if (item_match(c, p, ep))
+      ms->first[c >> 3] |= (unsigned char)(1u << (c & 7));
+}
+
+/* Look at the start of the pattern for what every match must begin with:
+** a literal run (prefix) or a set of first bytes.  A position is skipped
+** only when the string library's matcher would fail there without
+** raising: the items walked over (literal bytes, at most
+** TM_PAT_MAXCAPTURES capture openings, closings of open captures) cannot
+** raise, and the match fails at the first literal that differs.  Nothing
+** here raises: a malformed pattern just gets no fast path. */
+static void analyse(tm_pat *ms) {
+  const char *p = ms->pat, *pe = pat_end(ms);
+  int opened = 0, unclosed = 0;
+  ms->fast = FAST_NONE;
+  ms->pfxlen = 0;
+  ms->reqlen = 0;
+  while (p < pe && ms->pfxlen < TM_PAT_PREFIX_MAX) {
+    const char *ep;
+    int c = uchar(*p), q, b;
+    if (c == '(') {
+      if (opened == TM_PAT_MAXCAPTURES)
+        break;
+      opened++;
+      if (pat_byte(ms, p + 1) == ')')
+        p += 2;
+      else {
+        unclosed++;
+        p++;
+      }
+      continue;
+    }
+    if (c == ')') {
+      if (unclosed == 0)
+        break;
+      unclosed--;
+      p++;
+      continue;
+    }
+    if (c == '$' && p + 1 == pe)
+      break;
+    if (c == PCHAR_ESC) {
+      int d = pat_byte(ms, p + 1);
+      if (d == 'b') {
+        if (ms->pfxlen == 0 && pe - p >= 4)
+          ms->pfx[ms->pfxlen++] = p[2];  /* %bxy starts with x */
+        break;
+      }
+      if (d == 'f' || (d >= '0' && d <= '9'))
+        break;
+    }
+    if ((ep = class_end(p, pe)) == NULL)
+      break;
+    q = pat_byte(ms, ep);
+    if (q == '*' || q == '?' || q == '-')
+      break;  /* may match empty */
+    b = literal_byte(p, ep);
+    if (b < 0) {
+      if (ms->pfxlen == 0 && *p != '.') {
+        first_from_item(ms, p, ep);
+        ms->fast = FAST_FIRST;
+      }
+      break;
+    }
+    ms->pfx[ms->pfxlen++] = (char)b;
+    if (q == '+')
+      break;
+    p = ep;
+  }
+  if (ms->pfxlen > 0)
+    ms->fast = FAST_PREFIX;
+  else
+    ms->reqlen = required(ms->pat, pat_end(ms), ms->req, TM_PAT_PREFIX_MAX);
+}
+
+/* Whether the required literal (if any) still occurs at or after pos:
+** a match starting at pos would contain it. */
+static int required_ahead(tm_pat *ms, size_t pos) {
+  const char *hit;
+  if (ms->reqlen == 0 || (ms->reqnext != TM_PAT_NONE && ms->reqnext >= pos))
+    return 1;
+  if (ms->reqlen > ms->srclen - pos)
+    return 0;
+  hit = memmem(ms->src + pos, ms->srclen - pos, ms->req, ms->reqlen);
+  if (hit == NULL)
+    return 0;
+  ms->reqnext = (size_t)(hit - ms->src);
+  return 1;
+}
+
+/* The first position >= pos (pos <= srclen) where a match may start, or
+** srclen + 1 when there is none. */
+static size_t candidate(const tm_pat *ms, size_t pos) {
+  const char *s = ms->src;
+  size_t n = ms->srclen;
+  switch (ms->fast) {
+    case FAST_PREFIX: {
+      const char *hit;
+      if (ms->pfxlen > n - pos)
+        return n + 1;
+      if (ms->pfxlen == 1)
+        hit = memchr(s + pos, uchar(ms->pfx[0]), n - pos);
+      else
+        hit = memmem(s + pos, n - pos, ms->pfx, ms->pfxlen);
+      return hit ? (size_t)(hit - s) : n + 1;
+    }
+    case FAST_FIRST:
+      while (pos < n && !(ms->first[uchar(s[pos]) >> 3] &
+                          (1u << (uchar(s[pos]) & 7))))
+        pos++;
+      return pos < n ? pos : n + 1;  /* the end cannot start a match */
+    default:
+      return pos;
+  }
+}
+/* }====== */
+
+
+/* {====== searching ====== */
+
+void tm_pat_init(tm_pat *ms, lua_State *L, const char *src, size_t srclen,
+                 const char *pat, size_t patlen, int anchorable) {
+  ms->L = L;
+  ms->src = src;
+  ms->srclen = srclen;
+  ms->anchor = anchorable && patlen > 0 && pat[0] == '^';
+  ms->pat = pat + ms->anchor;
+  ms->patlen = patlen - (size_t)ms->anchor;
+  ms->refresh = NULL;
+  ms->ud = NULL;
+  ms->level = 0;
+  ms->depth = TM_PAT_MAXCCALLS;
+  ms->fast = FAST_UNKNOWN;
+  ms->pfxlen = 0;
+  ms->reqlen = 0;
+  ms->reqnext = TM_PAT_NONE;
+}
+
+int tm_pat_match_at(tm_pat *ms, size_t pos, size_t *end) {
+  const char *r;
+  ms->level = 0;
+  ms->depth = TM_PAT_MAXCCALLS;
+  r = do_match(ms, ms->src + pos, ms->pat);
+  if (r == NULL)
+    return 0;
+  *end = (size_t)(r - ms->src);
+  return 1;
+}
+
+int tm_pat_next(tm_pat *ms, size_t from, size_t last, size_t *start,
+                size_t *end) {
+  size_t pos = from, n = ms->srclen;
+  if (from > n)
+    return 0;
+  if (ms->anchor) {
+    if (tm_pat_match_at(ms, from, end) && *end != last) {
+      *start = from;
+      return 1;
+    }
+    return 0;
+  }
+  if (ms->fast == FAST_UNKNOWN && n - from >= ANALYSE_MIN)
+    analyse(ms);
+  for (;;) {
+    if (ms->fast > FAST_NONE && (pos = candidate(ms, pos)) > n)
+      return 0;
+    if (!required_ahead(ms, pos))
+      return 0;
+    if (tm_pat_match_at(ms, pos, end) && *end != last) {
+      *start = pos;
+      return 1;
+    }
+    if (pos++ == n)
+      return 0;
+  }
+}
+
+int tm_pat_find(tm_pat *ms, size_t init, size_t *start, size_t *end) {
+  return tm_pat_next(ms, init, TM_PAT_NONE, start, end);
+}
+
+int tm_pat_isplain(const char *p, size_t lp) {
+  size_t i;
+  for (i = 0; i < lp; i++)
+    if (p[i] != '\0' && strchr(SPECIALS, p[i]) != NULL)
+      return 0;
+  return 1;
+}
+
+size_t tm_pat_posrelat(lua_Integer init, size_t len) {
+  if (init > 0)
+    return (size_t)init - 1;
+  if (init == 0 || init < -(lua_Integer)len)
+    return 0;
+  return len - (size_t)(-(init + 1)) - 1;  /* -init <= len: no overflow */
+}
+/* }====== */
+
+
+/* {====== pushing results ====== */
+
+/* Capture i of the match [s, e) on the stack: the whole match when there
+** are no captures and i is 0. */
+static void push_one(tm_pat *ms, int i, size_t s, size_t e) {
+  lua_State *L = ms->L;
+  if (i >= ms->level) {
+    if (i != 0)
+      luaL_error(L, "invalid capture index %%%d", i + 1);
+    lua_pushlstring(L, ms->src + s, e - s);
+    return;
+  }
+  if (ms->cap[i].len == TM_PAT_CAP_UNFINISHED)
+    luaL_error(L, "unfinished capture");
+  if (ms->cap[i].len == TM_PAT_CAP_POSITION)
+    lua_pushinteger(L, (lua_Integer)ms->cap[i].start + 1);
+  else
+    lua_pushlstring(L, ms->src + ms->cap[i].start, (size_t)ms->cap[i].len);
+}
+
+int tm_pat_push_captures(tm_pat *ms, size_t start, size_t end, int whole) {
+  int i, n = (ms->level == 0 && whole) ? 1 : ms->level;
+  luaL_checkstack(ms->L, n, "too many captures");
+  for (i = 0; i < n; i++)
+    push_one(ms, i, start, end);
+  return n;
+}
+
+/* A replacement string: '%' followed by a digit stands for a capture
+** (%0 the whole match), "%%" for '%'; anything else after '%' raises. */
+static void add_string_repl(tm_pat *ms, luaL_Buffer *b, size_t s, size_t e,
+                            int ridx) {
+  lua_State *L = ms->L;
+  size_t l;
+  const char *r = lua_tolstring(L, ridx, &l), *re = r + l, *p;
+  while ((p = memchr(r, PCHAR_ESC, (size_t)(re - r))) != NULL) {
+    int d;
+    luaL_addlstring(b, r, (size_t)(p - r));
+    d = (p + 1 < re) ? uchar(p[1]) : 0;
+    if (d == PCHAR_ESC)
+      luaL_addchar(b, PCHAR_ESC);
+    else if (d == '0')
+      luaL_addlstring(b, ms->src + s, e - s);
+    else if (isdigit(d)) {
+      push_one(ms, d - '1', s, e);
+      luaL_addvalue(b);  /* a string, or a position as an integer */
+    }
+    else
+      luaL_error(L, "invalid use of '%c' in replacement string", PCHAR_ESC);
+    r = p + 2;
+  }
+  luaL_addlstring(b, r, (size_t)(re - r));
+}
+
+int tm_pat_add_repl(tm_pat *ms, luaL_Buffer *b, size_t start, size_t end,
+                    int ridx) {
+  lua_State *L = ms->L;
+  switch (lua_type(L, ridx)) {
+    case LUA_TFUNCTION: {
+      int n;
+      lua_pushvalue(L, ridx);
+      n = tm_pat_push_captures(ms, start, end, 1);
+      lua_call(L, n, 1);
+      break;
+    }
+    case LUA_TTABLE:
+      push_one(ms, 0, start, end);
+      lua_gettable(L, ridx);
+      break;
+    default:  /* a string or a number */
+      add_string_repl(ms, b, start, end, ridx);
+      return 1;
+  }
+  if (ms->refresh != NULL)
+    ms->refresh(ms);
+  if (!lua_toboolean(L, -1)) {  /* nil or false: keep the original */
+    lua_pop(L, 1);
+    luaL_addlstring(b, ms->src + start, end - start);
+    return 0;
+  }
+  if (!lua_isstring(L, -1))
+    return luaL_error(L, "invalid replacement value (a %s)",
+                      luaL_typename(L, -1));
+  luaL_addvalue(b);
+  return 1;
+}
+/* }====== */
