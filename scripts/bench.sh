@@ -5,7 +5,7 @@
 #
 # Settings (environment):
 #   TOME_BENCH_DIR     where the data goes         (/tmp/tome-bench)
-#   TOME_BENCH_LOG     size of the access log      (1G; K/M/G = 2^10/20/30)
+#   TOME_BENCH_LOG     size of the access log      (2G; K/M/G = 2^10/20/30)
 #   TOME_BENCH_CSV     size of the CSV file        (500M)
 #   TOME_BENCH_RUNS    timed runs per tool         (5; the median is shown)
 #   TOME_BENCH_TASKS   tasks to run, e.g. "count_lines top_ips" (all)
@@ -32,10 +32,10 @@ set -eu
 BUILD=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
 DIR=${TOME_BENCH_DIR:-/tmp/tome-bench}
-LOG_SIZE=${TOME_BENCH_LOG:-1G}
+LOG_SIZE=${TOME_BENCH_LOG:-2G}
 CSV_SIZE=${TOME_BENCH_CSV:-500M}
 RUNS=${TOME_BENCH_RUNS:-5}
-TASKS=${TOME_BENCH_TASKS:-count_lines rare_literal status_5xx sum_bytes top_ips csv_sum lines_iter}
+TASKS=${TOME_BENCH_TASKS:-count_lines rare_literal status_5xx sum_bytes top_ips csv_sum lines_iter parallel_sum parallel_5xx}
 STATES=${TOME_BENCH_STATES:-fresh disk}
 TOME=$(cd "$BUILD" && pwd)/tome
 GEN=$(cd "$BUILD" && pwd)
@@ -161,6 +161,21 @@ task_csv_sum() {
   peer "mawk -F," "mawk -F, 'NR > 1 { s += \$4 } END { printf \"%.2f\\n\", s }' $IN"
   peer "gawk -F," "gawk -F, 'NR > 1 { s += \$4 } END { printf \"%.2f\\n\", s }' $IN"
   peer "python3" "python3 -c 'import sys; f = open(sys.argv[1], \"rb\"); next(f); print(\"%.2f\" % sum(float(l.split(b\",\")[3]) for l in f))' $IN"
+}
+
+# tome.parallel: 2 workers against 1 (the ratio is the speed-up)
+task_parallel_sum() {
+  input log "sum the bytes field with tome.parallel, 2 workers vs 1"
+  tome "$TOME $B/sum_bytes_parallel.lua $IN 2"
+  peer "tome 1 worker" "$TOME $B/sum_bytes_parallel.lua $IN 1"
+  peer "gawk" "gawk '{ s += \$10 } END { printf \"%.0f\\n\", s }' $IN"
+}
+
+task_parallel_5xx() {
+  input log "count 5xx lines with tome.parallel, 2 workers vs 1"
+  tome "$TOME $B/status_5xx_parallel.lua $IN 2"
+  peer "tome 1 worker" "$TOME $B/status_5xx_parallel.lua $IN 1"
+  peer "rg --no-mmap" "rg --no-mmap -c '\" 5[0-9][0-9] ' $IN"
 }
 
 task_lines_iter() {
