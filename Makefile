@@ -108,7 +108,8 @@ test-asan:
 
 lint:
 	@if command -v luacheck >/dev/null; then \
-	  luacheck -q lua spec scripts; else echo "luacheck missing"; exit 1; fi
+	  luacheck -q $(wildcard lua spec scripts types); else \
+	  echo "luacheck missing"; exit 1; fi
 # }======
 
 demo: deps
@@ -121,14 +122,37 @@ bench: all
 clean:
 	rm -rf build build-asan
 
-PREFIX ?= /usr/local
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
-	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/lua/5.4
-	install -m 755 $(BUILD)/tome $(DESTDIR)$(PREFIX)/bin/tome
-	install -m 644 $(BUILD)/libtome.a $(DESTDIR)$(PREFIX)/lib/libtome.a
-	install -m 644 src/tome.h $(DESTDIR)$(PREFIX)/include/tome.h
-	install -m 755 $(BUILD)/tome.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/tome.so
+# {====== install ======
+# make install [PREFIX=/usr/local] [DESTDIR=/staging]; make uninstall (same
+# variables).  Each directory can be set on its own (GNU names); tome.pc
+# names them relative to ${prefix} when they are under PREFIX.  The
+# module goes where lua5.4 looks for C modules: $(PREFIX)/lib/lua/5.4 is
+# on Debian's package.cpath for PREFIX=/usr/local and PREFIX=/usr alike.
+PREFIX       ?= /usr/local
+bindir       ?= $(PREFIX)/bin
+libdir       ?= $(PREFIX)/lib
+includedir   ?= $(PREFIX)/include
+mandir       ?= $(PREFIX)/share/man
+pkgconfigdir ?= $(libdir)/pkgconfig
+luacmoddir   ?= $(PREFIX)/lib/lua/5.4
+TOME_VER      = $(shell sed -n 's/^\#define TOME_VERSION "tome \(.*\)"/\1/p' src/tome.h)
+
+install: $(BUILD)/tome $(BUILD)/tome.so $(BUILD)/libtome.a
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(libdir) $(DESTDIR)$(includedir) \
+	  $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(pkgconfigdir) $(DESTDIR)$(luacmoddir)
+	install -m 755 $(BUILD)/tome $(DESTDIR)$(bindir)/tome
+	install -m 755 $(BUILD)/tome.so $(DESTDIR)$(luacmoddir)/tome.so
+	install -m 644 $(BUILD)/libtome.a $(DESTDIR)$(libdir)/libtome.a
+	install -m 644 src/tome.h $(DESTDIR)$(includedir)/tome.h
+	install -m 644 doc/tome.1 $(DESTDIR)$(mandir)/man1/tome.1
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(TOME_VER)|g' \
+	  -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(libdir))|g' \
+	  -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(includedir))|g' \
+	  tome.pc.in > $(DESTDIR)$(pkgconfigdir)/tome.pc
+	chmod 644 $(DESTDIR)$(pkgconfigdir)/tome.pc
+
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/tome $(DESTDIR)$(PREFIX)/lib/libtome.a \
-	  $(DESTDIR)$(PREFIX)/include/tome.h $(DESTDIR)$(PREFIX)/lib/lua/5.4/tome.so
+	rm -f $(DESTDIR)$(bindir)/tome $(DESTDIR)$(luacmoddir)/tome.so \
+	  $(DESTDIR)$(libdir)/libtome.a $(DESTDIR)$(includedir)/tome.h \
+	  $(DESTDIR)$(mandir)/man1/tome.1 $(DESTDIR)$(pkgconfigdir)/tome.pc
+# }======
