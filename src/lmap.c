@@ -1205,15 +1205,18 @@ static tm_map *checkmap(lua_State *L) {
   return m;
 }
 
-static int fileresult(lua_State *L, int err, const char *what) {
-  if (err == 0) {
-    lua_settop(L, 1);
-    return 1;
-  }
+int tm_l_ioerror(lua_State *L, const char *what, int err) {
   luaL_pushfail(L);
   lua_pushfstring(L, "%s: %s", what, strerror(err));
   lua_pushinteger(L, err);
   return 3;
+}
+
+/* the map itself, or the failure */
+static int fileresult(lua_State *L, int err, const char *what) {
+  if (err != 0) return tm_l_ioerror(L, what, err);
+  lua_settop(L, 1);
+  return 1;
 }
 
 static int map_resize(lua_State *L) {
@@ -1264,14 +1267,9 @@ static tm_map *newmap(lua_State *L, const char *name) {
 }
 
 static int openresult(lua_State *L, tm_map *m, int err, const char *path) {
-  if (err == 0) {
-    m->closed = 0;
-    return 1;
-  }
-  luaL_pushfail(L);
-  lua_pushfstring(L, "%s: %s", path, strerror(err));
-  lua_pushinteger(L, err);
-  return 3;
+  if (err != 0) return tm_l_ioerror(L, path, err);
+  m->closed = 0;
+  return 1;
 }
 
 static int t_open(lua_State *L) {

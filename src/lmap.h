@@ -53,6 +53,9 @@ void tm_l_pushbytes(lua_State *L, const tm_range *r, const char *p, size_t n);
 /* Copy n bytes at p (inside r's map) to dst, guarded. */
 void tm_l_copy(lua_State *L, const tm_range *r, char *dst, const char *p,
                size_t n);
+/* An I/O failure, as io.open reports it: pushes nil, "what: strerror",
+** errno; returns 3. */
+int tm_l_ioerror(lua_State *L, const char *what, int err);
 /* Raise the error for a fault on r's map (a truncated file). */
 int tm_l_fault(lua_State *L, const tm_map *map);
 /* Push a new view of [off, off+len) of the map at stack index mapidx. */

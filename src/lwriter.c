@@ -96,11 +96,7 @@ int tm_w_write(lua_State *L, tm_writer *w, const tm_range *r, const char *p,
 }
 
 int tm_w_fail(lua_State *L, tm_writer *w, int err) {
-  luaL_pushfail(L);
-  lua_pushfstring(L, "%s: %s", w->path ? w->path : "(stream)",
-                  strerror(err));
-  lua_pushinteger(L, err);
-  return 3;
+  return tm_l_ioerror(L, w->path ? w->path : "(stream)", err);
 }
 
 /* Drop everything: the temporary file goes, the target is untouched. */
@@ -183,11 +179,8 @@ static int w_close(lua_State *L) {
   }
   e = commit(w);
   if (e) {
-    lua_pushfstring(L, "%s: %s", w->path, strerror(e));
+    tm_w_fail(L, w, e);
     discard(w);
-    luaL_pushfail(L);
-    lua_insert(L, -2);
-    lua_pushinteger(L, e);
     return 3;
   }
   free(w->tmp);
@@ -288,12 +281,8 @@ static int t_output(lua_State *L) {
     int e = errno;
     free(w->tmp);
     w->tmp = NULL;  /* nothing was created */
-    lua_pushfstring(L, "%s: %s", path, strerror(e));
     discard(w);
-    luaL_pushfail(L);
-    lua_insert(L, -2);
-    lua_pushinteger(L, e);
-    return 3;
+    return tm_l_ioerror(L, path, e);
   }
   /* mkstemp makes it 0600; a new file should get the usual mode */
   mode_t um = umask(0);
