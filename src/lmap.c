@@ -600,16 +600,21 @@ static int iter_gc(lua_State *L) {
 }
 
 /* Check the iterated range is still there, point the cursor at it. */
-static void iter_range(lua_State *L, tm_iter *it, tm_range *r) {
-  if (it->map->closed) closed_error(L);
-  if (it->off > it->map->mp.len || it->len > it->map->mp.len - it->off)
+void tm_l_iterrange(lua_State *L, tm_map *map, size_t off, size_t len,
+                    tm_src *src, tm_range *r) {
+  if (map->closed) closed_error(L);
+  if (off > map->mp.len || len > map->mp.len - off)
     luaL_error(L, "iterated range lies outside its map: the map was resized");
-  r->map = it->map;
-  r->off = it->off;
-  r->len = it->len;
+  r->map = map;
+  r->off = off;
+  r->len = len;
   r->cursor = NULL;
   r->mapidx = 0;
-  if (it->src.fd < 0) it->src.mem = tm_range_ptr(r);
+  if (src->fd < 0) src->mem = tm_range_ptr(r);
+}
+
+static void iter_range(lua_State *L, tm_iter *it, tm_range *r) {
+  tm_l_iterrange(L, it->map, it->off, it->len, &it->src, r);
 }
 
 static int iter_finish(lua_State *L, tm_iter *it) {

@@ -65,6 +65,10 @@ void tm_l_pushview(lua_State *L, int mapidx, size_t off, size_t len);
 ** otherwise (see scan.h).  The cursor allocates its own buffer. */
 struct tm_src;
 void tm_l_srcsetup(lua_State *L, struct tm_src *s, const tm_range *r);
+/* An iterator's step: check that the range [off, off+len) it walks is
+** still inside its open map, describe it in r and point src at it. */
+void tm_l_iterrange(lua_State *L, tm_map *map, size_t off, size_t len,
+                    struct tm_src *src, tm_range *r);
 /* Raise the error of a failed cursor (err from tm_src). */
 int tm_l_srcerror(lua_State *L, const tm_map *map, int err);
 

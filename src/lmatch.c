@@ -297,16 +297,7 @@ static int grep_step(lua_State *L) {
   tm_range r;
   int found;
   if (gp->done) return 0;
-  if (gp->map->closed) return luaL_error(L, "attempt to use a closed map");
-  if (gp->off > gp->map->mp.len || gp->len > gp->map->mp.len - gp->off)
-    return luaL_error(L, "iterated range lies outside its map: the map was "
-                      "resized");
-  r.map = gp->map;
-  r.off = gp->off;
-  r.len = gp->len;
-  r.cursor = NULL;
-  r.mapidx = 0;
-  if (gp->src.fd < 0) gp->src.mem = tm_range_ptr(&r);
+  tm_l_iterrange(L, gp->map, gp->off, gp->len, &gp->src, &r);
   tm_guard g;
   if (!tm_guard_enter(&g)) return tm_l_fault(L, gp->map);
   found = gp_search(L, gp, p, lp, &start, &line, &n);
