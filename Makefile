@@ -77,7 +77,7 @@ $(BUILD)/gen_%: scripts/gen_%.c | $(BUILD)/obj
 # {====== set-up ======
 # Debian packages the build and the specs need; installed when missing.
 DEB_PKGS := lua5.4 liblua5.4-dev lua-lpeg lua-busted lua-check libedit-dev \
-            pkg-config
+            pkg-config tmux luarocks
 deps:
 	@sh scripts/deps.sh $(DEB_PKGS)
 # }======

@@ -47,8 +47,7 @@ describe("progress", function()
       return
     end
     local path = lines_file(12)
-    local sock = "tome-progress-" .. H.seed
-    local tmux = "tmux -L " .. sock
+    local tmux = "tmux -S " .. H.shell_quote(H.tmpname(".tmux"))
     local script = H.tmpfile(
       "local m = tome.open(arg[1]) local n = 0\n" ..
       "for l in m:lines() do for i = 1, 1500 do n = n + i end end\n" ..

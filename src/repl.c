@@ -2,10 +2,16 @@
 ** repl.c -- the interactive loop of the tome command: read a chunk
 ** (continuing lines until it is complete), run it, print its results.
 **
-** Line editing and history come from libedit's readline interface when
-** the build found it (TOME_HAVE_EDITLINE) and standard input is a
-** terminal; otherwise lines are read plainly from stdin.
+** Line editing, history and tab completion come from libedit's readline
+** interface when the build found it (TOME_HAVE_EDITLINE) and standard
+** input is a terminal; otherwise lines are read plainly from stdin.
+** What is clearer in Lua -- the pretty-printer and the completion
+** candidates -- is in lua/tome/repl.lua (the module "tome.repl").
 */
+#include <errno.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,22 +31,90 @@
 #define REPL_CHUNKNAME "=stdin"
 #define REPL_HISTFILE  ".tome_history"
 #define REPL_HISTMAX   1000
+#define REPL_MODULE    "tome.repl"
+
+/* what reading a line gave */
+enum { LINE_EOF, LINE_OK, LINE_CANCEL };
+
+/* what reading a chunk gave, besides a Lua status (all >= 0) */
+#define REPL_CANCEL (-1)   /* Ctrl-C: nothing to run */
+#define REPL_EOF    (-2)   /* the end of input: leave */
 
 typedef struct repl {
   lua_State *L;
   tm_docall_fn docall;
   int edit;        /* reading through the line editor? */
   int histidx;     /* stack index of the history file's path, or 0 */
+  int modidx;      /* stack index of the tome.repl module, or 0 */
 } repl;
 
 
-/* {====== history ====== */
+/* {====== Ctrl-C ====== */
+
+/*
+** While the REPL waits for a line, SIGINT has a handler that does
+** nothing: installed without SA_RESTART, its only effect is that the
+** blocked read fails with EINTR, which readline (and the plain reader)
+** report, and the line is cancelled.  So the handler shares no state
+** with anyone.  While a chunk runs, the host's own handler replaces this
+** one (docall) and interrupts the chunk.
+*/
+static void repl_onsigint(int sig) {
+  (void)sig;
+}
+
+static void repl_sigcatch(struct sigaction *old) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = repl_onsigint;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  sigaction(SIGINT, &sa, old);
+}
+/* }====== */
+
+
+/* {====== the Lua half (tome.repl) ====== */
+
+static int repl_requiremod(lua_State *L) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, REPL_MODULE);
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+/* Load tome.repl and keep it on the stack; without it (a broken
+** package.preload) the REPL still works, printing with 'print'. */
+static void repl_loadmod(repl *r) {
+  lua_State *L = r->L;
+  lua_pushcfunction(L, repl_requiremod);
+  if (lua_pcall(L, 0, 1, 0) == LUA_OK && lua_istable(L, -1)) {
+    r->modidx = lua_gettop(L);
+    return;
+  }
+  lua_pop(L, 1);
+  r->modidx = 0;
+}
+/* }====== */
+
+
+/* {====== history and completion (libedit) ====== */
+
+#ifdef TOME_HAVE_EDITLINE
+
+/*
+** readline calls the completion function with no room for a context
+** pointer, so the REPL that is reading has to be found through a
+** variable.  It is set only around the call to readline, and
+** thread-local so that REPLs in two threads (each with its own state)
+** would not see each other's.
+*/
+static _Thread_local repl *repl_reading;
 
 /* History lives in ~/.tome_history; without HOME there is none. */
 static void repl_history_open(repl *r) {
-  r->histidx = 0;
-#ifdef TOME_HAVE_EDITLINE
   const char *home = getenv("HOME");
+  r->histidx = 0;
   if (!r->edit || home == NULL || *home == '\0')
     return;
   lua_pushfstring(r->L, "%s/%s", home, REPL_HISTFILE);
@@ -48,22 +122,190 @@ static void repl_history_open(repl *r) {
   using_history();
   stifle_history(REPL_HISTMAX);
   read_history(lua_tostring(r->L, r->histidx));  /* missing file: fine */
-#endif
 }
 
-/* Remember a complete chunk.  The file is rewritten at once so that a
-** session ended by os.exit or a signal keeps what was typed. */
+/* Remember a complete chunk, unless it repeats the last one.  The file
+** is rewritten at once so that a session ended by os.exit or a signal
+** keeps what was typed. */
 static void repl_history_add(repl *r, const char *chunk) {
-#ifdef TOME_HAVE_EDITLINE
+  HIST_ENTRY *last;
   if (!r->edit || chunk[0] == '\0')
+    return;
+  last = history_get(history_base + history_length - 1);
+  if (last != NULL && last->line != NULL && strcmp(last->line, chunk) == 0)
     return;
   add_history(chunk);
   if (r->histidx != 0)
     write_history(lua_tostring(r->L, r->histidx));
-#else
-  (void)r; (void)chunk;
-#endif
 }
+
+/* Protected part of the completion: tome.repl.complete(text). */
+static int repl_callcomplete(lua_State *L) {
+  const char *text = (const char *)lua_touserdata(L, 1);
+  lua_getfield(L, 2, "complete");
+  lua_pushstring(L, text);
+  lua_call(L, 1, 1);
+  luaL_checktype(L, -1, LUA_TTABLE);
+  return 1;
+}
+
+/* The length of the common prefix of the strings 1..n of the list on
+** top (all of them strings). */
+static size_t repl_common(lua_State *L, lua_Integer n) {
+  size_t len, common;
+  const char *first;
+  lua_Integer i;
+  lua_rawgeti(L, -1, 1);
+  first = lua_tolstring(L, -1, &common);
+  for (i = 2; i <= n; i++) {
+    size_t k = 0;
+    const char *s;
+    lua_rawgeti(L, -2, i);
+    s = lua_tolstring(L, -1, &len);
+    while (k < common && k < len && s[k] == first[k]) k++;
+    common = k;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return common;
+}
+
+/*
+** The matches in readline's form: a malloc'ed array of malloc'ed
+** strings, [0] the text that replaces the word (the common prefix),
+** then the candidates, then NULL.  A single match stands alone.  Two
+** spare NULLs: libedit looks at [2] to recognise a single match.
+*/
+static char **repl_matches(lua_State *L, lua_Integer n) {
+  size_t common = repl_common(L, n);
+  lua_Integer i, first = (n == 1) ? 1 : 0;
+  char **m;
+  if ((size_t)n > SIZE_MAX / sizeof *m - 3)
+    return NULL;
+  m = (char **)calloc((size_t)n + 3, sizeof *m);
+  if (m == NULL)
+    return NULL;
+  for (i = first; i <= n; i++) {
+    size_t len;
+    const char *s;
+    lua_rawgeti(L, -1, i == 0 ? 1 : i);
+    s = lua_tolstring(L, -1, &len);
+    if (i == 0)
+      len = common;
+    m[i - first] = strndup(s, len);
+    lua_pop(L, 1);
+    if (m[i - first] == NULL) {          /* out of memory: no matches */
+      char **p;
+      for (p = m; *p != NULL; p++) free(*p);
+      free(m);
+      return NULL;
+    }
+  }
+  return m;
+}
+
+/* Are the entries 1..n of the list on top all strings? */
+static int repl_allstrings(lua_State *L, lua_Integer n) {
+  lua_Integer i;
+  int ok = 1;
+  for (i = 1; i <= n && ok; i++) {
+    ok = lua_rawgeti(L, -1, i) == LUA_TSTRING;
+    lua_pop(L, 1);
+  }
+  return ok;
+}
+
+/* readline's completion hook: the candidates come from tome.repl. */
+static char **repl_complete(const char *text, int start, int end) {
+  repl *r = repl_reading;
+  lua_State *L;
+  char **m = NULL;
+  int top;
+  (void)start; (void)end;
+  rl_attempted_completion_over = 1;     /* never complete file names */
+  if (r == NULL || r->modidx == 0 || !lua_checkstack(r->L, 4))
+    return NULL;
+  L = r->L;
+  top = lua_gettop(L);
+  lua_pushcfunction(L, repl_callcomplete);
+  lua_pushlightuserdata(L, (void *)text);
+  lua_pushvalue(L, r->modidx);
+  if (lua_pcall(L, 2, 1, 0) == LUA_OK) {
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+    if (n > 0 && repl_allstrings(L, n))
+      m = repl_matches(L, n);
+  }
+  lua_settop(L, top);
+  return m;
+}
+
+/* Blanks, operators and brackets end a word; '.' and ':' do not, so
+** that "string.fo" and "m:li" reach the completion whole.  (libedit
+** only reads this string.) */
+#define REPL_BREAKS " \t\n\"\\'`@$><=;|&{}()[],+-*/%^~#"
+
+/*
+** libedit decodes multibyte input with the C library, and decides at
+** its initialisation whether the terminal speaks UTF-8: so the user's
+** LC_CTYPE is in force while it starts and while it reads (UTF-8 text
+** then comes through whole).  The previous one (pushed) is put back
+** after, so that Lua code still runs in the locale it chose.
+*/
+static void repl_userlocale(lua_State *L) {
+  lua_pushstring(L, setlocale(LC_CTYPE, NULL));
+  setlocale(LC_CTYPE, "");
+}
+
+static void repl_oldlocale(lua_State *L) {
+  setlocale(LC_CTYPE, lua_tostring(L, -1));
+  lua_pop(L, 1);
+}
+
+static void repl_editor_init(repl *r) {
+  if (!r->edit)
+    return;
+  rl_readline_name = "tome";      /* for "tome:" lines in ~/.editrc */
+  rl_catch_signals = 0;       /* Ctrl-C is ours (see repl_onsigint) */
+  rl_attempted_completion_function = repl_complete;
+  rl_completer_word_break_characters = (char *)REPL_BREAKS;
+  rl_completion_append_character = '\0';
+  repl_userlocale(r->L);
+  rl_initialize();
+  repl_oldlocale(r->L);
+}
+
+/* A line through readline. */
+static int repl_editline(repl *r, const char *prompt) {
+  lua_State *L = r->L;
+  char *line;
+  int err;
+  repl_userlocale(L);
+  repl_reading = r;
+  errno = 0;
+  line = readline(prompt);
+  err = errno;
+  repl_reading = NULL;
+  repl_oldlocale(L);
+  if (line == NULL)
+    return err == EINTR ? LINE_CANCEL : LINE_EOF;
+  lua_pushstring(L, line);
+  free(line);
+  return LINE_OK;
+}
+
+#else /* no line editor */
+
+static void repl_history_open(repl *r) { r->histidx = 0; }
+static void repl_history_add(repl *r, const char *chunk) {
+  (void)r; (void)chunk;
+}
+static void repl_editor_init(repl *r) { (void)r; }
+static int repl_editline(repl *r, const char *prompt) {
+  (void)r; (void)prompt;
+  return LINE_EOF;
+}
+
+#endif
 /* }====== */
 
 
@@ -80,44 +322,48 @@ static const char *repl_pushprompt(lua_State *L, int first) {
   return p;
 }
 
-/* A line from plain stdin, without its newline; 0 at end of input. */
+/* A line from plain stdin, without its newline.  A Ctrl-C while it
+** waits (getchar fails with EINTR) cancels the line. */
 static int repl_plainline(lua_State *L, const char *prompt) {
   luaL_Buffer b;
   int c, any = 0;
   fputs(prompt, stdout);
   fflush(stdout);
   luaL_buffinit(L, &b);
+  errno = 0;
   while ((c = getchar()) != EOF && c != '\n') {
     luaL_addchar(&b, (char)c);
     any = 1;
   }
   luaL_pushresult(&b);
+  if (c == EOF && ferror(stdin) && errno == EINTR) {
+    clearerr(stdin);
+    lua_pop(L, 1);
+    return LINE_CANCEL;
+  }
   if (c == EOF && !any) {
     lua_pop(L, 1);
-    return 0;
+    return LINE_EOF;
   }
-  return 1;
+  return LINE_OK;
 }
 
-/* Push the next line (first line of a chunk or a continuation); returns
-** 0, pushing nothing, at the end of input. */
+/* Push the next line (first line of a chunk or a continuation) and
+** return LINE_OK, or push nothing and return LINE_EOF / LINE_CANCEL. */
 static int repl_getline(repl *r, int first) {
   lua_State *L = r->L;
   const char *prompt = repl_pushprompt(L, first);
-  int ok;
-#ifdef TOME_HAVE_EDITLINE
-  if (r->edit) {
-    char *line = readline(prompt);
-    ok = (line != NULL);
-    if (ok) {
-      lua_pushstring(L, line);
-      free(line);
-    }
-  } else
-#endif
-    ok = repl_plainline(L, prompt);
-  lua_remove(L, ok ? -2 : -1);   /* the prompt */
-  return ok;
+  int res;
+  if (r->edit)
+    res = repl_editline(r, prompt);
+  else
+    res = repl_plainline(L, prompt);
+  lua_remove(L, res == LINE_OK ? -2 : -1);   /* the prompt */
+  if (res == LINE_CANCEL) {                  /* the next prompt on its line */
+    fputc('\n', stdout);
+    fflush(stdout);
+  }
+  return res;
 }
 
 /* Is this the error of a chunk that merely ends too soon?  The parser
@@ -133,17 +379,21 @@ static int repl_incomplete(lua_State *L, int status) {
   return len >= n && memcmp(msg + len - n, mark, n) == 0;
 }
 
-/* Try the line as an expression ("return " .. line), so that values
-** print without '='.  Leaves the function and returns 1, or leaves the
-** stack as it was. */
-static int repl_tryexpr(lua_State *L) {
+/* Compile the text on top as an expression ("return " .. text), so
+** that values print without '='.  Pushes the function and returns 1, or
+** pushes nothing and returns 0; *incomplete tells whether the
+** expression only lacked its end. */
+static int repl_tryexpr(lua_State *L, int *incomplete) {
   size_t len;
   const char *code;
+  int status;
   lua_pushliteral(L, "return ");
   lua_pushvalue(L, -2);
   lua_concat(L, 2);
   code = lua_tolstring(L, -1, &len);
-  if (luaL_loadbuffer(L, code, len, REPL_CHUNKNAME) == LUA_OK) {
+  status = luaL_loadbuffer(L, code, len, REPL_CHUNKNAME);
+  *incomplete = repl_incomplete(L, status);
+  if (status == LUA_OK) {
     lua_remove(L, -2);  /* the code */
     return 1;
   }
@@ -151,18 +401,31 @@ static int repl_tryexpr(lua_State *L) {
   return 0;
 }
 
-/* Compile the line on top as statements, reading more lines while the
-** chunk is incomplete.  Replaces the line by the whole chunk and pushes
-** the function or the error message. */
-static int repl_statements(repl *r) {
+/*
+** Compile the text on top, as an expression if it is one, else as
+** statements, reading more lines while the chunk is incomplete as
+** either (an expression may span lines too, as in "{" ... "}").  The
+** text becomes the whole chunk; pushes the function (LUA_OK), an error
+** message (a Lua error status), or nothing (REPL_CANCEL: Ctrl-C).
+*/
+static int repl_compile(repl *r) {
   lua_State *L = r->L;
   for (;;) {
     size_t len;
-    const char *code = lua_tolstring(L, -1, &len);
-    int status = luaL_loadbuffer(L, code, len, REPL_CHUNKNAME);
-    if (!repl_incomplete(L, status) || !repl_getline(r, 0))
+    const char *code;
+    int status, more, exprmore;
+    if (repl_tryexpr(L, &exprmore))
+      return LUA_OK;
+    code = lua_tolstring(L, -1, &len);
+    status = luaL_loadbuffer(L, code, len, REPL_CHUNKNAME);
+    if (status == LUA_OK || !(exprmore || repl_incomplete(L, status)))
       return status;
-    lua_remove(L, -2);              /* the message */
+    more = repl_getline(r, 0);
+    if (more == LINE_EOF)
+      return status;                /* reported as the syntax error */
+    lua_remove(L, more == LINE_OK ? -2 : -1);      /* the message */
+    if (more == LINE_CANCEL)
+      return REPL_CANCEL;
     lua_pushliteral(L, "\n");
     lua_insert(L, -2);
     lua_concat(L, 3);               /* chunk .. "\n" .. next line */
@@ -170,23 +433,24 @@ static int repl_statements(repl *r) {
 }
 
 /* Read and compile one chunk.  Pushes the function (LUA_OK) or an error
-** message (a Lua error status); returns -1, pushing nothing, at the end
-** of input. */
+** message (a Lua error status); returns REPL_CANCEL or REPL_EOF,
+** pushing nothing. */
 static int repl_read(repl *r) {
   lua_State *L = r->L;
-  int status;
-  if (!repl_getline(r, 1))
-    return -1;
+  int status = repl_getline(r, 1);
+  if (status != LINE_OK)
+    return status == LINE_CANCEL ? REPL_CANCEL : REPL_EOF;
   if (lua_tostring(L, -1)[0] == '=') {  /* "=expr", as in Lua 5.1 */
     lua_pushliteral(L, "return ");
     lua_pushstring(L, lua_tostring(L, -2) + 1);
     lua_concat(L, 2);
     lua_remove(L, -2);
   }
-  if (repl_tryexpr(L))
-    status = LUA_OK;
-  else
-    status = repl_statements(r);
+  status = repl_compile(r);
+  if (status == REPL_CANCEL) {
+    lua_pop(L, 1);                      /* the unfinished chunk */
+    return REPL_CANCEL;
+  }
   repl_history_add(r, lua_tostring(L, -2));
   lua_remove(L, -2);                    /* the chunk's text */
   return status;
@@ -195,20 +459,6 @@ static int repl_read(repl *r) {
 
 
 /* {====== evaluating and printing ====== */
-
-/* Print the values above 'mark' with the global print. */
-static void repl_print(lua_State *L, int mark) {
-  int n = lua_gettop(L) - mark;
-  if (n <= 0)
-    return;
-  luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
-  lua_getglobal(L, "print");
-  lua_insert(L, mark + 1);
-  if (lua_pcall(L, n, 0, 0) != LUA_OK) {
-    fprintf(stderr, "error calling 'print' (%s)\n", lua_tostring(L, -1));
-    fflush(stderr);
-  }
-}
 
 /* The REPL reports errors without the program's name, as lua does. */
 static void repl_error(lua_State *L) {
@@ -223,8 +473,29 @@ static void repl_error(lua_State *L) {
   fflush(stderr);
 }
 
+/* Print the values above 'mark' with tome.repl.print (or the global
+** print), run like a chunk: a huge table can be interrupted too. */
+static void repl_print(repl *r, int mark) {
+  lua_State *L = r->L;
+  int n = lua_gettop(L) - mark;
+  if (n <= 0)
+    return;
+  luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
+  if (r->modidx != 0)
+    lua_getfield(L, r->modidx, "print");
+  else
+    lua_getglobal(L, "print");
+  lua_insert(L, mark + 1);
+  if (r->docall(L, n, 0) != LUA_OK) {
+    lua_pushfstring(L, "error printing the results (%s)",
+                    lua_tostring(L, -1));
+    repl_error(L);
+  }
+}
+
 void tm_repl(lua_State *L, tm_docall_fn docall) {
   repl r;
+  struct sigaction oldint;
   int base = lua_gettop(L), mark;
   r.L = L;
   r.docall = docall;
@@ -233,20 +504,26 @@ void tm_repl(lua_State *L, tm_docall_fn docall) {
 #else
   r.edit = 0;
 #endif
+  repl_loadmod(&r);
+  repl_editor_init(&r);
   repl_history_open(&r);
+  repl_sigcatch(&oldint);
   mark = lua_gettop(L);
   for (;;) {
     int status = repl_read(&r);
-    if (status == -1)
+    if (status == REPL_CANCEL)
+      continue;
+    if (status == REPL_EOF)
       break;
     if (status == LUA_OK)
       status = docall(L, 0, LUA_MULTRET);
     if (status == LUA_OK)
-      repl_print(L, mark);
+      repl_print(&r, mark);
     else
       repl_error(L);
     lua_settop(L, mark);
   }
+  sigaction(SIGINT, &oldint, NULL);
   lua_settop(L, base);
   fputc('\n', stdout);
   fflush(stdout);

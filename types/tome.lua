@@ -1,0 +1,358 @@
+---@meta tome
+-- luacheck: ignore
+-- Type definitions of the tome module for lua-language-server (LuaLS):
+-- completion, hover documentation and type checks in editors.  Point the
+-- language server at this directory, e.g. in .luarc.json:
+--
+--   { "workspace.library": ["/path/to/tome/types"] }
+--
+-- types/tome_host.lua adds the globals of the `tome` command (m, M, and
+-- line, NR, FNR, FILE, F, NF in -n/-p chunks).
+--
+-- Positions are 1-based byte offsets and i, j ranges are inclusive;
+-- negative values count from the end; out-of-range ranges clamp exactly
+-- as string.sub clamps.  Every read method answers as the string function
+-- of the same name applied to v:sub() would, without copying the data.
+
+---@alias tome.mode
+---| "r"   # read-only (the default)
+---| "r+"  # read-write: writes reach the file
+---| "c"   # copy-on-write: writable, the file never changes
+
+---@alias tome.lineformat
+---| "l"  # lines as strings, without the newline (the default)
+---| "L"  # lines as strings, with the newline
+---| "v"  # lines as views (no copy)
+
+---@alias tome.splitformat
+---| "l"  # fields as strings (the default)
+---| "v"  # fields as views (no copy)
+
+---@alias tome.advice
+---| "normal"
+---| "sequential"
+---| "random"
+---| "willneed"
+---| "dontneed"
+
+---@alias tome.readformat
+---| "n"  # a number
+---| "l"  # a line without its newline
+---| "L"  # a line with its newline
+---| "a"  # everything from the cursor
+---| integer  # that many bytes
+
+---@alias tome.seekwhence
+---| "set"  # from the start
+---| "cur"  # from the cursor (the default)
+---| "end"  # from the end
+
+---Values that tome.parallel moves between Lua states.
+---@alias tome.portable nil|boolean|number|string|table
+
+---@class tome.view
+---A zero-copy window [i, j] of a map: it behaves like a Lua string (length,
+---indexing, the string methods) and like a file handle (a cursor, read,
+---seek, write).  It keeps its map alive.  A map is a view of all its bytes.
+---@operator len: integer
+---@field [integer] integer|nil  # the byte at that position (negative from the end), nil outside; writable maps accept `v[i] = byte`
+local view = {}
+
+---@class tome.map: tome.view
+---A mapped file (or standard input, a pipe, a string): see tome.open,
+---tome.create, tome.wrap.  It supports `<close>`:
+---`local m <close> = assert(tome.open(path))`.
+local map = {}
+
+---@class tome.writer
+---An output stream: tome.output(path), tome.stdout, tome.stderr.
+local writer = {}
+
+---@class tomelib
+---@field version string      # e.g. "tome 0.1.0"
+---@field stdout tome.writer  # a writer on standard output
+---@field stderr tome.writer  # a writer on standard error
+tome = {}
+
+-- {====== module functions ======
+
+---Map the file at `path`.  `"-"` is standard input.  Files that cannot be
+---mapped (pipes, FIFOs, character devices, /proc files) are read into
+---memory and still work; an empty file is a map of length 0.
+---@param path string
+---@param mode? tome.mode  # "r" by default
+---@return tome.map|nil map
+---@return string? message  # on failure: "path: reason"
+---@return integer? errno
+---@nodiscard
+function tome.open(path, mode) end
+
+---Create (or truncate) `path` with `size` zero bytes and map it "r+".
+---@param path string
+---@param size integer
+---@return tome.map|nil map
+---@return string? message
+---@return integer? errno
+---@nodiscard
+function tome.create(path, size) end
+
+---A read-write map over a private copy of the string `s`.
+---@param s string
+---@return tome.map
+---@nodiscard
+function tome.wrap(s) end
+
+---A writer that replaces `path` atomically: the data goes to a temporary
+---file in the same directory, renamed over `path` when `w:close()`
+---succeeds.  A writer that is aborted or garbage-collected leaves no file.
+---@param path string
+---@return tome.writer|nil writer
+---@return string? message
+---@return integer? errno
+---@nodiscard
+function tome.output(path) end
+
+---@class tome.parallelopts
+---@field workers? integer  # threads (default: the number of CPUs)
+---@field sep? string       # chunks end just after this separator (default "\n")
+---@field reduce? fun(a: any, b: any): any  # fold the results in chunk order
+---@field chunks? integer   # how many chunks (default: 4 per worker)
+---@field arg? tome.portable  # passed to fn as its second argument
+
+---Run `fn(view, opts.arg)` on chunks of `src` in worker threads, each with
+---its own Lua state.  `fn` must not capture local variables (upvalues
+---other than _ENV are an error).  Results (nil, booleans, numbers,
+---strings and tables of them) come back in chunk order as a list (with a
+---field n), or folded with `opts.reduce`.  An error in a worker is raised
+---here with the chunk's byte range.
+---@param src tome.view|string  # a map, a view or a path
+---@param fn fun(v: tome.view, arg: any): tome.portable
+---@param opts? tome.parallelopts
+---@return any
+function tome.parallel(src, fn, opts) end
+
+---`"map"`, `"view"`, `"closed map"`, or nil for anything else.
+---@param x any
+---@return "map"|"view"|"closed map"|nil
+---@nodiscard
+function tome.type(x) end
+
+---Show a progress line on standard error while long scans run (only when
+---it is a terminal).  Returns whether it will show.
+---@param on boolean
+---@return boolean
+function tome.progress(on) end
+-- }======
+
+-- {====== reading (maps and views) ======
+
+---The length in bytes (as `#v`).
+---@return integer
+---@nodiscard
+function view:len() end
+
+---As string.byte: the bytes at positions i (default 1) to j (default i).
+---@param i? integer
+---@param j? integer
+---@return integer ...
+---@nodiscard
+function view:byte(i, j) end
+
+---As string.sub: a copy of the bytes [i, j] as a Lua string (for small
+---pieces; use view for big ones).
+---@param i integer
+---@param j? integer
+---@return string
+---@nodiscard
+function view:sub(i, j) end
+
+---A zero-copy view of [i, j], clamped as sub clamps.
+---@param i? integer
+---@param j? integer
+---@return tome.view
+---@nodiscard
+function view:view(i, j) end
+
+---As string.find, Lua patterns included, in place over the mapping.
+---@param pattern string
+---@param init? integer
+---@param plain? boolean
+---@return integer|nil start
+---@return integer|nil end_
+---@return any ... captures
+---@nodiscard
+function view:find(pattern, init, plain) end
+
+---As string.match.  Captures are strings (position captures integers).
+---@param pattern string
+---@param init? integer
+---@return any ...
+---@nodiscard
+function view:match(pattern, init) end
+
+---As string.gmatch.
+---@param pattern string
+---@param init? integer
+---@return fun(): any, ...
+function view:gmatch(pattern, init) end
+
+---As string.gsub.  With a writer `w` the result streams into `w`
+---(unchanged stretches are written without a copy) and only the count is
+---returned.
+---@param pattern string
+---@param repl string|table|fun(...: string): any
+---@param n? integer
+---@return string result
+---@return integer count
+---@overload fun(self: tome.view, pattern: string, repl: string|table|function, n: integer|nil, w: tome.writer): integer
+function view:gsub(pattern, repl, n) end
+
+---The last plain occurrence of `s` that starts at or before `init`
+---(default: the end).
+---@param s string
+---@param init? integer
+---@return integer|nil start
+---@return integer|nil end_
+---@nodiscard
+function view:rfind(s, init) end
+
+---The number of non-overlapping plain occurrences of `s` (not empty) in
+---[i, j].  `v:count("\n")` counts lines at memory speed.
+---@param s string
+---@param i? integer
+---@param j? integer
+---@return integer
+---@nodiscard
+function view:count(s, i, j) end
+
+---Iterate over the lines from position `init` (default 1), as io.lines
+---splits them; each step also gives the line's start position.  "\r" is
+---kept; the last line needs no newline.  The cursor does not move.
+---@param fmt? "l"|"L"
+---@param init? integer
+---@return fun(): string, integer
+---@overload fun(self: tome.view, fmt: "v", init?: integer): (fun(): tome.view, integer)
+function view:lines(fmt, init) end
+
+---Iterate over the fields between plain separators `sep`: n separators
+---give n + 1 fields.  Each step also gives the field's start position.
+---@param sep string
+---@param fmt? "l"
+---@return fun(): string, integer
+---@overload fun(self: tome.view, sep: string, fmt: "v"): (fun(): tome.view, integer)
+function view:split(sep, fmt) end
+
+---Iterate over the lines that contain `s` (plain text, or a Lua pattern
+---when `plain` is false), with their start positions.
+---@param s string
+---@param plain? boolean  # true by default
+---@return fun(): string, integer
+function view:grep(s, plain) end
+
+---The 1-based line number of byte position `pos`.
+---@param pos integer
+---@return integer
+---@nodiscard
+function view:lineno(pos) end
+
+---As string.unpack, over the mapping.
+---@param fmt string
+---@param pos? integer
+---@return any ...
+---@nodiscard
+function view:unpack(fmt, pos) end
+
+---The position of the view's first byte in its map (1 for a map).
+---@return integer
+---@nodiscard
+function view:offset() end
+
+---The map the view belongs to.
+---@return tome.map
+---@nodiscard
+function view:map() end
+-- }======
+
+-- {====== as a file handle (each map and view keeps a cursor) ======
+
+---As file:read, from the cursor: formats "n", "l", "L", "a" and byte
+---counts.
+---@param ... tome.readformat
+---@return any ...
+function view:read(...) end
+
+---As file:seek (0-based offsets): the new position, or nil, message,
+---errno.
+---@param whence? tome.seekwhence
+---@param offset? integer
+---@return integer|nil position
+---@return string? message
+---@return integer? errno
+function view:seek(whence, offset) end
+
+---Write strings and numbers at the cursor (writable maps only).  Writing
+---past the end is an error: resize the map first.
+---@param ... string|number
+---@return tome.view self
+function view:write(...) end
+
+---As string.pack, written in place at `pos` (writable maps only).
+---@param pos integer
+---@param fmt string
+---@param ... any
+---@return tome.view self
+function view:pack(pos, fmt, ...) end
+
+---Unmap a map (its views become unusable); for a view, only drop it.
+---@return boolean
+function view:close() end
+-- }======
+
+-- {====== maps only ======
+
+---Grow or shrink the file and the mapping to `n` bytes (writable maps).
+---Views that now lie outside raise an error when used.
+---@param n integer
+---@return tome.map|nil self
+---@return string? message
+---@return integer? errno
+function map:resize(n) end
+
+---Write the changes of [i, j] (default: everything) back to the file
+---(msync).
+---@param i? integer
+---@param j? integer
+---@return tome.map|nil self
+---@return string? message
+---@return integer? errno
+function map:flush(i, j) end
+
+---Tell the kernel how [i, j] will be read (madvise).
+---@param hint tome.advice
+---@param i? integer
+---@param j? integer
+---@return tome.map|nil self
+---@return string? message
+---@return integer? errno
+function map:advise(hint, i, j) end
+-- }======
+
+-- {====== writers ======
+
+---Write strings, numbers and views (views go straight from the mapping,
+---without a copy).
+---@param ... string|number|tome.view
+---@return tome.writer self
+function writer:write(...) end
+
+---Finish: for tome.output, flush, sync and rename over the target.
+---@return true|nil ok
+---@return string? message
+---@return integer? errno
+function writer:close() end
+
+---Drop everything written; tome.output leaves no file behind.
+function writer:abort() end
+-- }======
+
+return tome
