@@ -327,7 +327,9 @@ static size_t literal_prefix(const char *p, size_t lp, char *out) {
   size_t k = 0, i = 0;
   if (lp > 0 && p[0] == '^') return 0;  /* anchored: no search needed */
   while (i < lp && k < TM_PAT_PREFIX_MAX) {
-    if (strchr("^$*+?.([%-", p[i]) != NULL && p[i] != '\0') {
+    /* ')' is not special to string.find's plain test, but it closes a
+    ** capture here: the literal run stops before it */
+    if (strchr("^$*+?.([%-)", p[i]) != NULL && p[i] != '\0') {
       if (p[i] == '%' && i + 1 < lp &&
           !((p[i + 1] >= 'a' && p[i + 1] <= 'z') ||
             (p[i + 1] >= 'A' && p[i + 1] <= 'Z') ||

@@ -13,7 +13,11 @@
 
 void tm_l_openparallel(lua_State *L);  /* lparallel.c */
 
+static void preload_embedded(lua_State *L);
+
+/* also from a stock lua5.4 (tome.so), require "tome.records" then works */
 int luaopen_tome(lua_State *L) {
+  preload_embedded(L);
   lua_newtable(L);
   tm_l_openmap(L);
   tm_l_openwriter(L);
@@ -35,14 +39,25 @@ static int load_embedded(lua_State *L) {
   return 1;
 }
 
+/* The compiled-in Lua modules (tome.repl, tome.records...) go into
+** package.preload, unless something there already has the name. */
+static void preload_embedded(lua_State *L) {
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  for (int i = 0; tm_luafiles[i].name != NULL; i++) {
+    if (lua_getfield(L, -1, tm_luafiles[i].name) == LUA_TNIL) {
+      lua_pushinteger(L, i);
+      lua_pushcclosure(L, load_embedded, 1);
+      lua_setfield(L, -3, tm_luafiles[i].name);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
 void tome_preload(lua_State *L) {
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   lua_pushcfunction(L, luaopen_tome);
   lua_setfield(L, -2, "tome");
-  for (int i = 0; tm_luafiles[i].name != NULL; i++) {
-    lua_pushinteger(L, i);
-    lua_pushcclosure(L, load_embedded, 1);
-    lua_setfield(L, -2, tm_luafiles[i].name);
-  }
   lua_pop(L, 1);
+  preload_embedded(L);
 }

@@ -13,8 +13,8 @@
 --   lpeg.match(patt, line) succeeds (patt: an LPeg pattern, or anything
 --   lpeg.P takes); each step returns what lpeg.match returned: the
 --   pattern's captures, or the position after the match when it has
---   none.  The line's start position in v is passed to the
---   match as an extra argument, so lpeg.Carg(1) captures it.  With
+--   none.  The line's start position in v is passed to the match as an
+--   extra argument, so lpeg.Carg(1) captures it.  With
 --   'prefilter' (a plain string), only the lines containing it are
 --   matched.  A match whose first value is nil (an lpeg.Cc(nil)) is
 --   skipped like a failure.
@@ -28,7 +28,8 @@ local records = {}
 
 function records.each(v, patt, prefilter)
   local vt = tome.type(v)
-  if vt ~= "map" and vt ~= "view" then
+  -- (a closed map goes on, for v:lines() to raise the usual message)
+  if vt ~= "map" and vt ~= "view" and vt ~= "closed map" then
     error(("bad argument #1 to 'each' (map or view expected, got %s)")
       :format(vt or type(v)), 2)
   end
