@@ -197,15 +197,22 @@ void tm_l_copy(lua_State *L, const tm_range *r, char *dst, const char *p,
 
 void tm_l_pushbytes(lua_State *L, const tm_range *r, const char *p,
                     size_t n) {
-  if (r->map->mp.kind != TM_KIND_FILE) {
+  if (n == 0 || r->map->mp.kind != TM_KIND_FILE) {
     lua_pushlstring(L, p, n);
     return;
   }
   /* copy under the guard into a buffer first: a fault must never happen
   ** half-way through one of Lua's own functions */
+  tm_map *m = r->map;
+  size_t at = r->off + (size_t)(p - tm_range_ptr(r));
   luaL_Buffer b;
   char *d = luaL_buffinitsize(L, &b, n);
-  tm_l_copy(L, r, d, p, n);
+  /* that allocation may have run a finalizer that closed or resized the
+  ** map: find the bytes again */
+  if (m->closed) closed_error(L);
+  if (at > m->mp.len || n > m->mp.len - at)
+    luaL_error(L, "the map shrank while it was being read");
+  tm_l_copy(L, r, d, m->mp.base + at, n);
   luaL_pushresultsize(&b, n);
 }
 
@@ -326,8 +333,12 @@ static int map_byte(lua_State *L) {
   luaL_checkstack(L, n, "string slice too long");
   unsigned char small[64];
   unsigned char *buf = small;
-  if ((size_t)n > sizeof small)
+  if ((size_t)n > sizeof small) {
+    size_t len = r.len;
     buf = (unsigned char *)lua_newuserdatauv(L, (size_t)n, 0);
+    tm_l_range(L, 1, &r);  /* a finalizer may have run: look again */
+    if (r.len != len) return luaL_error(L, "the map changed size");
+  }
   tm_l_copy(L, &r, (char *)buf, tm_range_ptr(&r) + (i - 1), (size_t)n);
   /* a large copy stays below the results on the stack */
   for (int k = 0; k < n; k++) lua_pushinteger(L, buf[k]);
@@ -740,6 +751,13 @@ static int push_fields(lua_State *L, tm_iter *it, const char *p, size_t n,
       lua_pushboolean(L, 0);  /* no such field: false, so the loop goes on */
       continue;
     }
+    if (c > 0 && it->src.fd < 0) {
+      /* the line lies in the map's memory, and the string pushed before
+      ** may have run a finalizer that closed or moved it */
+      tm_range r;
+      tm_l_iterrange(L, it->map, it->off, it->len, &it->src, &r);
+      p = tm_range_ptr(&r) + start;
+    }
     const char *f = p + sp[k].start;
     switch (it->fmt) {
       case 'n': pushnumber(L, f, sp[k].len); break;
@@ -883,7 +901,9 @@ int tm_l_plaingrep(lua_State *L) {
 
 static int map_grep(lua_State *L) {
   luaL_checkstring(L, 2);
-  if (lua_gettop(L) >= 3 && !lua_toboolean(L, 3)) return tm_l_patterngrep(L);
+  /* plain unless plain is exactly false: grep(s, nil) stays plain */
+  if (lua_type(L, 3) == LUA_TBOOLEAN && !lua_toboolean(L, 3))
+    return tm_l_patterngrep(L);
   return tm_l_plaingrep(L);
 }
 /* }==================================================================== */
@@ -1128,7 +1148,9 @@ static int map_write(lua_State *L) {
       tm_range s;
       tm_l_range(L, a, &s);
       tm_guard g;
-      if (!tm_guard_enter(&g)) return tm_l_fault(L, s.map);
+      /* either side may be the truncated file: name the file mapping */
+      if (!tm_guard_enter(&g))
+        return tm_l_fault(L, r.map->mp.kind == TM_KIND_FILE ? r.map : s.map);
       memmove(tm_range_ptr(&r) + cur, tm_range_ptr(&s), s.len);
       tm_guard_leave(&g);
       n = s.len;
@@ -1234,7 +1256,9 @@ static int map_resize(lua_State *L) {
   if (m->borrowed)
     return luaL_error(L, "cannot resize a map inside tome.parallel");
   if ((uint64_t)n > SIZE_MAX) return fileresult(L, EFBIG, "resize");
-  return fileresult(L, tm_map_resize(&m->mp, (size_t)n), "resize");
+  int e = tm_map_resize(&m->mp, (size_t)n);
+  if (e == EFAULT) return tm_l_fault(L, m);
+  return fileresult(L, e, "resize");
 }
 
 static int map_flush(lua_State *L) {

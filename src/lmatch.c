@@ -4,6 +4,7 @@
 ** with a pattern.  The engine is pattern.c; this file checks arguments,
 ** guards the reads of mapped bytes and pushes results, as lmap.c does.
 */
+#include <errno.h>
 #include <string.h>
 
 #include "lauxlib.h"
@@ -151,38 +152,48 @@ static void gs_refresh(tm_pat *ms) {
   ms->src = tm_range_ptr(&r);
 }
 
-/* Add [from, to) of the subject unchanged: to the buffer, or to w. */
-static void gs_keep(lua_State *L, tm_pat *ms, luaL_Buffer *b, tm_writer *w,
+/* Add [from, to) of the subject unchanged: to the buffer, or to the
+** writer at stack index 5 (checked anew each time: the replacement
+** function may have closed it). */
+static void gs_keep(lua_State *L, tm_pat *ms, luaL_Buffer *b, int towriter,
                     const tm_range *r, size_t from, size_t to) {
   if (to <= from) return;
-  if (w == NULL) {
+  if (!towriter) {
+    /* make room first: the allocation may run a finalizer that closes
+    ** or resizes the map, so the subject is found again after it */
+    luaL_prepbuffsize(b, to - from);
+    if (ms->refresh != NULL) ms->refresh(ms);
     luaL_addlstring(b, ms->src + from, to - from);
   } else {
+    tm_writer *w = tm_w_check(L, 5);
     int e = tm_w_write(L, w, r, ms->src + from, to - from);
+    if (e == EFAULT) tm_l_fault(L, r->map);
     if (e) luaL_error(L, "gsub: writing the output: %s", strerror(e));
   }
 }
 
 /* The replacement text of one match goes through b; with a writer, b is
 ** emptied into it after every match, so memory stays small. */
-static void gs_flush(lua_State *L, luaL_Buffer *b, tm_writer *w) {
-  if (w == NULL || luaL_bufflen(b) == 0) return;
+static void gs_flush(lua_State *L, luaL_Buffer *b, int towriter) {
+  if (!towriter || luaL_bufflen(b) == 0) return;
+  tm_writer *w = tm_w_check(L, 5);
   int e = tm_w_write(L, w, NULL, luaL_buffaddr(b), luaL_bufflen(b));
   if (e) luaL_error(L, "gsub: writing the output: %s", strerror(e));
   luaL_buffsub(b, (int)luaL_bufflen(b));
 }
 
 static lua_Integer gs_loop(lua_State *L, tm_pat *ms, luaL_Buffer *b,
-                           tm_writer *w, const tm_range *r, lua_Integer maxn) {
+                           int towriter, const tm_range *r,
+                           lua_Integer maxn) {
   size_t pos = 0, last = TM_PAT_NONE, s, e, reported = 0;
   lua_Integer n = 0;
   tm_progress *pg = tm_l_progress(L);
   if (pg != NULL) tm_progress_start(pg, ms->srclen);
   while (n < maxn && tm_pat_next(ms, pos, last, &s, &e)) {
-    gs_keep(L, ms, b, w, r, pos, s);
+    gs_keep(L, ms, b, towriter, r, pos, s);
     n++;
     tm_pat_add_repl(ms, b, s, e, 3);
-    gs_flush(L, b, w);
+    gs_flush(L, b, towriter);
     pos = last = e;
     if (ms->anchor) break;
     if (pg != NULL && pos - reported >= TM_PROGRESS_STEP) {
@@ -190,7 +201,7 @@ static lua_Integer gs_loop(lua_State *L, tm_pat *ms, luaL_Buffer *b,
       tm_progress_update(pg, pos);
     }
   }
-  gs_keep(L, ms, b, w, r, pos, ms->srclen);
+  gs_keep(L, ms, b, towriter, r, pos, ms->srclen);
   if (pg != NULL) tm_progress_end(pg);
   return n;
 }
@@ -220,9 +231,11 @@ int tm_l_gsub(lua_State *L) {
   ms.refresh = gs_refresh;
   ms.ud = &cx;
   if (!tm_guard_enter(&g)) return tm_l_fault(L, r.map);
-  n = gs_loop(L, &ms, &b, w, &r, maxn);
+  if (w != NULL) tm_w_take(w);  /* released only if all went well */
+  n = gs_loop(L, &ms, &b, w != NULL, &r, maxn);
   tm_guard_leave(&g);
   if (w != NULL) {
+    tm_w_release(w);
     lua_pushinteger(L, n);
     return 1;
   }
@@ -281,8 +294,10 @@ static int gp_search(lua_State *L, gp_state *gp, const char *p, size_t lp,
     gp->pos = next;
     tm_pat_init(&ms, L, *line, *n, p, lp, 1);
     if (tm_pat_find(&ms, 0, &b, &e)) {
-      /* as string.find would: raises "unfinished capture" */
-      lua_pop(L, tm_pat_push_captures(&ms, b, e, 0));
+      /* as string.find would, when it pushes the captures */
+      for (int i = 0; i < ms.level; i++)
+        if (ms.cap[i].len == TM_PAT_CAP_UNFINISHED)
+          luaL_error(L, "unfinished capture");
       return 1;
     }
   }

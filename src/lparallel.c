@@ -464,7 +464,9 @@ static int t_parallel(lua_State *L) {
     lua_pop(L, 2);
     lua_replace(L, 1);
   }
-  tm_l_range(L, 1, &r);
+  /* Everything that can run Lua code (metamethods of opts, a finalizer
+  ** run by an allocation) comes first: the source may be closed or
+  ** resized by it, so it is resolved last, right before it is cut. */
   check_upvalues(L, 2);
   luaL_argcheck(L, lua_isnoneornil(L, 3) || opts, 3, "table expected");
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -475,7 +477,7 @@ static int t_parallel(lua_State *L) {
   if (nchunks < 1 || nchunks > (1 << 20))
     return luaL_error(L, "tome.parallel: opts.chunks must be 1 to 1048576");
   if (opts && lua_getfield(L, opts, "sep") != LUA_TNIL) {
-    sep = lua_tolstring(L, -1, &sn);
+    sep = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &sn) : NULL;
     if (sep == NULL || sn == 0)
       return luaL_error(L, "tome.parallel: opts.sep must be a non-empty "
                         "string");
@@ -484,6 +486,8 @@ static int t_parallel(lua_State *L) {
     luaL_argexpected(L, lua_isfunction(L, -1), 3, "function as opts.reduce");
     reduce = lua_gettop(L);
   }
+  int argidx = 0;
+  if (opts && lua_getfield(L, opts, "arg") != LUA_TNIL) argidx = lua_gettop(L);
   job *jb = (job *)lua_newuserdatauv(L, sizeof(job), 0);
   memset(jb, 0, sizeof *jb);
   if (luaL_newmetatable(L, "tome.job")) {
@@ -491,15 +495,16 @@ static int t_parallel(lua_State *L) {
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
-  jb->mp = r.map->mp;
   lua_pushvalue(L, 2);
   if (lua_dump(L, dump_writer, &jb->code, 0) != 0)
     return luaL_error(L, "not enough memory");
   lua_pop(L, 1);
-  if (opts && lua_getfield(L, opts, "arg") != LUA_TNIL) {
-    const char *e = encode(L, -1, &jb->arg, 0);
+  if (argidx) {
+    const char *e = encode(L, argidx, &jb->arg, 0);
     if (e != NULL) return luaL_error(L, "tome.parallel: opts.arg: %s", e);
   }
+  tm_l_range(L, 1, &r);
+  jb->mp = r.map->mp;
   int err = make_chunks(L, &r, sep, sn, (size_t)nchunks, &jb->chunks,
                         &jb->nchunks);
   if (err == 0) {

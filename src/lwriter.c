@@ -12,8 +12,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lauxlib.h"
@@ -27,6 +29,7 @@ struct tm_writer {
   size_t n;
   int err;           /* first write error, reported by close */
   int open;
+  int taken;         /* a streaming gsub is writing (or failed to finish) */
   char *path;        /* target, and the temporary file beside it */
   char *tmp;
 };
@@ -95,6 +98,14 @@ int tm_w_write(lua_State *L, tm_writer *w, const tm_range *r, const char *p,
   return e;
 }
 
+void tm_w_take(tm_writer *w) {
+  w->taken++;
+}
+
+void tm_w_release(tm_writer *w) {
+  if (w->taken > 0) w->taken--;
+}
+
 int tm_w_fail(lua_State *L, tm_writer *w, int err) {
   return tm_l_ioerror(L, w->path ? w->path : "(stream)", err);
 }
@@ -147,6 +158,9 @@ static int w_write(lua_State *L) {
       tm_range r;
       tm_l_range(L, a, &r);
       e = tm_w_write(L, w, &r, tm_range_ptr(&r), r.len);
+      /* write(2) from a truncated mapping fails with EFAULT */
+      if (e == EFAULT && r.map->mp.kind == TM_KIND_FILE)
+        return tm_l_fault(L, r.map);
     } else if (lua_type(L, a) == LUA_TNUMBER) {
       char buf[64];
       if (lua_isinteger(L, a))
@@ -169,6 +183,16 @@ static int w_write(lua_State *L) {
 static int w_close(lua_State *L) {
   tm_writer *w = tm_w_check(L, 1);
   int e;
+  if (w->taken > 0) {
+    /* a gsub into w is running (its replacement closes w) or failed
+    ** half-way: its output is incomplete, never commit it */
+    if (w->fp == NULL) discard(w);
+    luaL_pushfail(L);
+    lua_pushliteral(L, "writer not closed: a gsub streaming into it did "
+                    "not finish");
+    lua_pushinteger(L, ECANCELED);
+    return 3;
+  }
   if (w->fp != NULL) {
     e = w->err;
     if (fflush(w->fp) != 0 && !e) e = errno;
@@ -255,28 +279,73 @@ static char *dupstr(const char *s) {
   return d;
 }
 
-/* "dir/name" -> "dir/.name.tome-XXXXXX" */
+/* "dir/name" -> "dir/.name.tome-" followed by room for a suffix */
+#define SUFFIX 12
 static char *tmpname(const char *path) {
   const char *slash = strrchr(path, '/');
   size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
   const char *base = path + dl;
-  size_t n = dl + 1 + strlen(base) + sizeof ".tome-XXXXXX";
+  size_t n = dl + 1 + strlen(base) + sizeof ".tome-" + SUFFIX;
   char *t = malloc(n);
-  if (t) snprintf(t, n, "%.*s.%s.tome-XXXXXX", (int)dl, path, base);
+  if (t) snprintf(t, n, "%.*s.%s.tome-", (int)dl, path, base);
   return t;
+}
+
+/* Create the temporary file with a fresh name, mode 0666 less the umask
+** (as any new file; mkstemp's 0600 would need umask() to undo, and
+** umask() changes the whole process, threads included). */
+static int create_tmp(char *tmp, const void *salt) {
+  static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  size_t at = strlen(tmp);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
+               (uint64_t)(uintptr_t)salt ^ ((uint64_t)getpid() << 16);
+  for (int tries = 0; tries < 100; tries++) {
+    for (int k = 0; k < SUFFIX; k++) {
+      x ^= x << 13;  /* xorshift: a name, not a secret */
+      x ^= x >> 7;
+      x ^= x << 17;
+      tmp[at + k] = digits[x % (sizeof digits - 1)];
+    }
+    tmp[at + SUFFIX] = '\0';
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0 || errno != EEXIST) return fd;
+  }
+  return -1;
+}
+
+/* Where the data finally goes: through a symbolic link to its target, so
+** the link survives; and the mode an existing file has, to keep it. */
+static char *final_path(const char *path, mode_t *mode, int *keep) {
+  struct stat st;
+  char *real = NULL;
+  *keep = 0;
+  if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+    real = realpath(path, NULL);
+  if (real == NULL) real = dupstr(path);
+  if (real != NULL && stat(real, &st) == 0 && S_ISREG(st.st_mode)) {
+    *mode = st.st_mode & 07777;
+    *keep = 1;
+  }
+  return real;
 }
 
 static int t_output(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  size_t pl = strlen(path);
+  mode_t mode = 0;
+  int keep;
+  if (pl == 0 || path[pl - 1] == '/') return tm_l_ioerror(L, path, EISDIR);
   tm_writer *w = newwriter(L);
-  w->path = dupstr(path);
-  w->tmp = tmpname(path);
+  w->path = final_path(path, &mode, &keep);
+  w->tmp = w->path ? tmpname(w->path) : NULL;
   w->buf = malloc(WBUF);
   if (!w->path || !w->tmp || !w->buf) {
     discard(w);
     return luaL_error(L, "not enough memory");
   }
-  w->fd = mkostemp(w->tmp, O_CLOEXEC);
+  w->fd = create_tmp(w->tmp, w);
   if (w->fd < 0) {
     int e = errno;
     free(w->tmp);
@@ -284,10 +353,7 @@ static int t_output(lua_State *L) {
     discard(w);
     return tm_l_ioerror(L, path, e);
   }
-  /* mkstemp makes it 0600; a new file should get the usual mode */
-  mode_t um = umask(0);
-  umask(um);
-  fchmod(w->fd, 0666 & ~um);
+  if (keep) fchmod(w->fd, mode);
   w->open = 1;
   return 1;
 }

@@ -21,6 +21,12 @@ tm_writer *tm_w_check(lua_State *L, int idx);
 ** or an errno value (the error is also kept for close to report). */
 int tm_w_write(lua_State *L, tm_writer *w, const tm_range *r, const char *p,
                size_t n);
+/* Mark w as taken by a streaming operation (gsub into w): while taken,
+** close() refuses, and an operation that fails half-way leaves it taken,
+** so close() then discards the partial output instead of committing it.
+** tm_w_release ends a successful operation. */
+void tm_w_take(tm_writer *w);
+void tm_w_release(tm_writer *w);
 /* Push nil, "path: message", errno for err; returns 3. */
 int tm_w_fail(lua_State *L, tm_writer *w, int err);
 

@@ -103,6 +103,29 @@ static int map_file(tm_mapping *m, size_t len) {
   return 0;
 }
 
+/* Read what cannot be mapped; "r+" needs a mapping that reaches the file,
+** so it takes only a truly empty regular file (kept open for resize). */
+static int read_instead(tm_mapping *m, int fd, const struct stat *st,
+                        int mode) {
+  int e = read_all(m, fd);
+  if (e == 0 && mode == TM_MODE_RW) {
+    if (m->len > 0 || !S_ISREG(st->st_mode)) {
+      free(m->base);
+      init_empty(m);
+      close(fd);
+      return ENOTSUP;
+    }
+    free(m->base);
+    m->base = NULL;
+    m->cap = 0;
+    m->fd = fd;
+    m->kind = TM_KIND_FILE;
+    return 0;
+  }
+  close(fd);
+  return e;
+}
+
 /* Map an open descriptor; takes ownership of fd (closes it on failure). */
 static int map_fd(tm_mapping *m, int fd, int mode) {
   struct stat st;
@@ -115,31 +138,35 @@ static int map_fd(tm_mapping *m, int fd, int mode) {
     m->fd = fd;
     m->kind = TM_KIND_FILE;
     int e = map_file(m, (size_t)st.st_size);
-    if (e != 0) { close(fd); m->fd = -1; }
-    return e;
+    if (e == 0) return 0;
+    m->fd = -1;
+    m->kind = 0;
+    /* sysfs and some other file systems say "regular" but refuse mmap */
+    if (e != ENODEV && e != EINVAL && e != EACCES) { close(fd); return e; }
+    if (lseek(fd, 0, SEEK_SET) != 0) { e = errno; close(fd); return e; }
   }
   /* Everything else is read: pipes, devices, and regular files that say
   ** size 0 but may have content anyway, as /proc files do. */
-  int e = read_all(m, fd);
-  if (e == 0 && m->len == 0 && S_ISREG(st.st_mode) && mode == TM_MODE_RW) {
-    /* a truly empty file opened "r+": keep the file so resize reaches it */
-    free(m->base);
-    m->base = NULL;
-    m->cap = 0;
-    m->fd = fd;
-    m->kind = TM_KIND_FILE;
-    return 0;
-  }
-  close(fd);
-  return e;
+  return read_instead(m, fd, &st, mode);
 }
 
 int tm_map_open(tm_mapping *m, const char *path, int mode) {
   init_empty(m);
   if (strcmp(path, "-") == 0) {
+    if (mode == TM_MODE_RW) return ESPIPE;  /* nothing to write back to */
     int fd = dup(STDIN_FILENO);
     if (fd < 0) return errno;
-    return map_fd(m, fd, mode == TM_MODE_RW ? TM_MODE_COW : mode);
+    /* standard input already read from (`read x; tome -n ...`): what is
+    ** left of it, as cat or awk would see it */
+    off_t at = lseek(fd, 0, SEEK_CUR);
+    if (at > 0) {
+      struct stat st;
+      if (fstat(fd, &st) != 0) { int e = errno; close(fd); return e; }
+      m->mode = mode;
+      m->writable = mode != TM_MODE_R;
+      return read_instead(m, fd, &st, mode);
+    }
+    return map_fd(m, fd, mode);
   }
   if (mode == TM_MODE_RW) {
     /* writes cannot reach a pipe or a device, and opening a FIFO for
@@ -213,7 +240,16 @@ static int cow_to_heap(tm_mapping *m, size_t n) {
   char *nb = malloc(n > 0 ? n : 1);
   if (nb == NULL) return ENOMEM;
   size_t keep = m->len < n ? m->len : n;
-  if (keep > 0) memcpy(nb, m->base, keep);
+  if (keep > 0) {
+    /* the file may have shrunk under the private mapping */
+    tm_guard g;
+    if (!tm_guard_enter(&g)) {
+      free(nb);
+      return EFAULT;
+    }
+    memcpy(nb, m->base, keep);
+    tm_guard_leave(&g);
+  }
   if (n > keep) memset(nb + keep, 0, n - keep);
   if (m->base != NULL) munmap(m->base, m->cap);
   if (m->fd >= 0) close(m->fd);

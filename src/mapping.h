@@ -39,7 +39,8 @@ int tm_map_create(tm_mapping *m, const char *path, size_t size);
 int tm_map_heap(tm_mapping *m, const void *data, size_t len);
 /* Memory the caller owns (tome_pushbuffer); never freed by us. */
 void tm_map_extern(tm_mapping *m, const void *data, size_t len, int writable);
-/* Grow or shrink; the base may move. */
+/* Grow or shrink; the base may move.  EFAULT: the file behind a "c" map
+** was truncated, so its bytes could not be copied (nothing changed). */
 int tm_map_resize(tm_mapping *m, size_t n);
 /* msync [off, off+len) (rounded out to pages); no-op for memory maps. */
 int tm_map_sync(tm_mapping *m, size_t off, size_t len);

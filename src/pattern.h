@@ -26,13 +26,26 @@
 **   if (pos > len || !tm_pat_next(&ms, pos, last, &b, &e)) -> done
 **   pos = last = e;  return tm_pat_push_captures(&ms, b, e, 1);
 **
-** gsub (tm_pat_init(..., 1); n counts replacements, max_n the limit):
+** gsub (tm_pat_init(..., 1); n counts replacements, max_n the limit;
+** string.gsub reads max_n = luaL_optinteger(L, 4, len + 1) before its
+** luaL_argexpected on the replacement, which decides which error a call
+** with two bad arguments raises):
 **   pos = 0, last = TM_PAT_NONE;
 **   while (n < max_n && tm_pat_next(&ms, pos, last, &b, &e)) {
 **     copy [pos, b) unchanged;  n++;  tm_pat_add_repl(&ms, &buf, b, e, 3);
 **     pos = last = e;  if (ms.anchor) break;
 **   }
 **   copy [pos, len) unchanged.
+**
+** grep over lines (string.find(line, pat) on each): tm_pat_required gives
+** a literal every match contains, so lines without it can be skipped
+** unseen; tm_pat_init once, then tm_pat_subject(&ms, line, n) and
+** tm_pat_find(&ms, 0, ...) per candidate line (plus
+** tm_pat_push_captures, popped, to raise "unfinished capture" as
+** string.find does).
+**
+** No global state: one tm_pat per search, on the C stack or in a
+** userdata; any number of them in any number of threads.
 */
 #ifndef TOME_PATTERN_H
 #define TOME_PATTERN_H
@@ -51,7 +64,7 @@
 /* "no previous match" for tm_pat_next */
 #define TM_PAT_NONE ((size_t)-1)
 
-/* longest literal prefix kept for the memmem fast path */
+/* longest literal kept for the memchr/memmem fast paths */
 #define TM_PAT_PREFIX_MAX 32
 
 typedef struct tm_pat_cap {
@@ -82,8 +95,8 @@ typedef struct tm_pat {
   /* Private. */
   int depth;                          /* calls left before "too complex" */
   int fast;                           /* fast-path kind, see pattern.c */
-  size_t pfxlen;
-  char pfx[TM_PAT_PREFIX_MAX];        /* literal prefix */
+  size_t pfxlen, pfxoff;
+  char pfx[TM_PAT_PREFIX_MAX];        /* literal at pfxoff in every match */
   unsigned char first[32];            /* bytes that can start a match */
   size_t reqlen;
   char req[TM_PAT_PREFIX_MAX];        /* literal inside every match */
@@ -96,6 +109,11 @@ typedef struct tm_pat {
 ** match is first attempted, exactly where the string library does. */
 void tm_pat_init(tm_pat *ms, lua_State *L, const char *src, size_t srclen,
                  const char *pat, size_t patlen, int anchorable);
+
+/* Point ms at another subject, keeping the analysis of the pattern (its
+** fast paths): for matching one pattern against many lines, where a
+** tm_pat_init per line would analyse the pattern again each time. */
+void tm_pat_subject(tm_pat *ms, const char *src, size_t srclen);
 
 /* The first match starting at or after init (0-based, init <= srclen):
 ** 1 with [*start, *end) and the captures in ms, or 0.  An anchored
