@@ -32,6 +32,7 @@
 typedef struct tm_state {
   size_t pread_min;   /* ranges at least this long are read with pread */
   size_t block;       /* pread window size */
+  size_t step;        /* > 0: walk file ranges mapped, in such steps */
   tm_src src;         /* the cursor of the non-iterator scans */
   char *spare;        /* their buffer, kept between calls */
   size_t sparecap;
@@ -41,6 +42,10 @@ typedef struct tm_state {
 /* Below this, faulting the mapping in costs less than a read system call
 ** per window; above it, pread through the page cache wins (see scan.h). */
 #define PREAD_MIN ((size_t)1 << 20)
+/* ranges at least this long are probed for large folios (tm_map_largefolios)
+** and, when they have them, walked through the mapping in steps */
+#define MAPPED_MIN ((size_t)64 << 20)
+#define MAPPED_STEP ((size_t)16 << 20)
 
 static int state_gc(lua_State *L) {
   tm_state *st = (tm_state *)lua_touserdata(L, 1);
@@ -241,11 +246,27 @@ static int use_pread(const tm_state *st, const tm_range *r) {
          && r->len >= st->pread_min;
 }
 
+/* A mapped scan drops what it has walked, a step at a time, so that
+** scanning a file never grows the resident set with the file. */
+static void release_behind(tm_src *s, size_t from, size_t to) {
+  tm_map *m = (tm_map *)s->ud;
+  tm_map_advise(&m->mp, TM_ADV_DONTNEED, (size_t)s->foff + from, to - from);
+}
+
+/* Large ranges of files are read with pread, unless the page cache holds
+** them in large folios (read back from disk): then the mapping is faster
+** still, walked in steps that are released behind the scan. */
 static void src_setup(tm_src *s, const tm_state *st, const tm_range *r,
                       char *buf, size_t cap) {
   int viafd = use_pread(st, r);
+  int mapped = viafd && (st->step > 0 || (r->len >= MAPPED_MIN &&
+               tm_map_largefolios(&r->map->mp, r->off, r->len)));
+  if (mapped) viafd = 0;
   tm_src_init(s, viafd ? NULL : tm_range_ptr(r), viafd ? r->map->mp.fd : -1,
               (off_t)r->off, r->len, buf, cap);
+  if (mapped)
+    tm_src_steps(s, st->step > 0 ? st->step : MAPPED_STEP, release_behind,
+                 r->map);
 }
 
 tm_progress *tm_l_progress(lua_State *L) {
@@ -1356,24 +1377,29 @@ static int t_progress(lua_State *L) {
   return 1;
 }
 
-/* tome._tune(pread_min [, block]): for the specs, to drive the pread path
-** with small files and tiny windows.  Returns the previous values. */
+/* tome._tune(pread_min [, block [, step]]): for the specs, to drive the
+** pread path with small files and tiny windows, or (step > 0) the mapped
+** walk in tiny steps instead of pread.  Returns the previous values. */
 static int t_tune(lua_State *L) {
   tm_state *st = getstate(L);
   lua_Integer pm = luaL_optinteger(L, 1, (lua_Integer)st->pread_min);
   lua_Integer bl = luaL_optinteger(L, 2, (lua_Integer)st->block);
+  lua_Integer sp = luaL_optinteger(L, 3, (lua_Integer)st->step);
   luaL_argcheck(L, pm >= 0, 1, "negative size");
   luaL_argcheck(L, bl >= 1, 2, "block must be positive");
+  luaL_argcheck(L, sp >= 0, 3, "negative step");
   lua_pushinteger(L, (lua_Integer)st->pread_min);
   lua_pushinteger(L, (lua_Integer)st->block);
+  lua_pushinteger(L, (lua_Integer)st->step);
   st->pread_min = (size_t)pm;
+  st->step = (size_t)sp;
   if ((size_t)bl != st->block) {
     free(st->spare);
     st->spare = NULL;
     st->sparecap = 0;
   }
   st->block = (size_t)bl;
-  return 2;
+  return 3;
 }
 
 void tome_pushbuffer(lua_State *L, const void *data, size_t len, int writable,

@@ -325,6 +325,45 @@ int tm_map_advise(tm_mapping *m, int hint, size_t off, size_t len) {
   return madvise(p, n, advice[hint]) == 0 ? 0 : errno;
 }
 
+/* FilePmdMapped of this process in kB, or -1 */
+static long pmd_mapped_kb(void) {
+  char buf[4096];
+  long kb = -1;
+  int fd = open("/proc/self/smaps_rollup", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  const char *p = strstr(buf, "FilePmdMapped:");
+  if (p != NULL) kb = strtol(p + sizeof "FilePmdMapped:" - 1, NULL, 10);
+  return kb;
+}
+
+#define PMD_SIZE_ ((uintptr_t)2 << 20)
+
+int tm_map_largefolios(tm_mapping *m, size_t off, size_t len) {
+  if (m->kind != TM_KIND_FILE || m->base == NULL || m->mode == TM_MODE_COW
+      || off > m->len || len > m->len - off)
+    return 0;
+  /* a block in the middle: readahead starts a file with small folios
+  ** and only grows them as it goes */
+  uintptr_t a = ((uintptr_t)(m->base + off + len / 2)) & ~(PMD_SIZE_ - 1);
+  if (a < (uintptr_t)(m->base + off)) return 0;
+  if (a + PMD_SIZE_ > (uintptr_t)(m->base + off + len)) return 0;
+  /* unmap the block first, so the touch below maps it anew */
+  if (madvise((void *)a, PMD_SIZE_, MADV_DONTNEED) != 0) return 0;
+  long before = pmd_mapped_kb();
+  if (before < 0) return 0;
+  tm_guard g;
+  if (!tm_guard_enter(&g)) return 0;  /* truncated: let the scan say so */
+  (void)*(volatile const char *)a;
+  tm_guard_leave(&g);
+  long after = pmd_mapped_kb();
+  madvise((void *)a, PMD_SIZE_, MADV_DONTNEED);
+  return after - before >= (long)(PMD_SIZE_ >> 10);
+}
+
 void tm_map_close(tm_mapping *m) {
   switch (m->kind) {
     case TM_KIND_FILE:

@@ -48,6 +48,13 @@ int tm_map_sync(tm_mapping *m, size_t off, size_t len);
 enum { TM_ADV_NORMAL, TM_ADV_SEQUENTIAL, TM_ADV_RANDOM, TM_ADV_WILLNEED,
        TM_ADV_DONTNEED };
 int tm_map_advise(tm_mapping *m, int hint, size_t off, size_t len);
+/* Does the page cache hold [off, off+len) of a file map in large folios
+** that the kernel maps whole (2 MiB at a time)?  Then scanning through the
+** mapping is as fast as memory, faster than read(); when the file was
+** freshly written it sits in 4 KiB pages and every page faults.  Touches
+** one 2 MiB-aligned block in the middle of the range and asks /proc/self/smaps_rollup
+** whether it came in as one PMD mapping.  1 yes, 0 no or unknown. */
+int tm_map_largefolios(tm_mapping *m, size_t off, size_t len);
 /* Unmap / free / close; idempotent. */
 void tm_map_close(tm_mapping *m);
 /* Current size of the file behind a file map (for reporting truncation);

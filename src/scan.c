@@ -199,6 +199,18 @@ TM_AVX2 static const char *find_avx2(const finder *f, const char *h,
   const __m256i b1 = _mm256_set1_epi8(f->nd[f->o1]);
   const __m256i b2 = _mm256_set1_epi8(f->nd[f->o2]);
   size_t i = 0, misses = 0;
+  /* two blocks a round: one branch per 64 bytes while nothing matches */
+  while (hn - i >= f->nn + 63) {
+    uint64_t m = filter32(f, h + i, b1, b2) |
+                 (uint64_t)filter32(f, h + i + 32, b1, b2) << 32;
+    while (m != 0) {
+      size_t k = (size_t)__builtin_ctzll(m);
+      if (memcmp(h + i + k, f->nd, f->nn) == 0) return h + i + k;
+      if (++misses > 64 + i / 8) return memmem(h + i, hn - i, f->nd, f->nn);
+      m &= m - 1;
+    }
+    i += 64;
+  }
   while (hn - i >= f->nn + 31) {  /* all 32 candidates fit */
     unsigned m = filter32(f, h + i, b1, b2);
     while (m != 0) {
@@ -350,6 +362,39 @@ void tm_src_init(tm_src *s, const char *mem, int fd, off_t foff, size_t len,
   s->cap = buf != NULL ? cap : 0;
   s->wpos = s->wlen = 0;
   s->err = 0;
+  s->step = 0;
+  s->released = 0;
+  s->release = NULL;
+  s->ud = NULL;
+}
+
+void tm_src_steps(tm_src *s, size_t step,
+                  void (*release)(tm_src *s, size_t from, size_t to),
+                  void *ud) {
+  s->step = step;
+  s->release = release;
+  s->ud = ud;
+  s->released = 0;
+}
+
+/* A window of memory: up to the end of pos's step (or further when more
+** is needed); the steps wholly behind pos are released. */
+static const char *mem_step(tm_src *s, size_t pos, size_t need,
+                            size_t *avail) {
+  size_t rest = s->len - pos, wend = (pos / s->step + 1) * s->step - pos;
+  size_t n = wend < rest ? wend : rest;
+  if (need > n) {  /* to the end of the step that holds pos + need */
+    size_t far = need < rest ? need : rest;
+    n = (pos + far + s->step - 1) / s->step * s->step - pos;
+    if (n > rest) n = rest;
+  }
+  if (s->release != NULL && pos / s->step * s->step > s->released) {
+    size_t upto = pos / s->step * s->step;
+    s->release(s, s->released, upto);
+    s->released = upto;
+  }
+  *avail = n;
+  return s->mem + pos;
 }
 
 void tm_src_done(tm_src *s) {
@@ -417,6 +462,7 @@ const char *tm_src_get(tm_src *s, size_t pos, size_t need, size_t *avail) {
   if (pos > s->len) { src_fail(s, EINVAL); return NULL; }
   rest = s->len - pos;
   if (rest == 0) { *avail = 0; return empty_range; }
+  if (s->fd < 0 && s->step > 0) return mem_step(s, pos, need, avail);
   if (s->fd < 0) { *avail = rest; return s->mem + pos; }
   if (need > rest) need = rest;
   if (need == 0) need = 1;
@@ -510,7 +556,7 @@ int tm_src_count(tm_src *s, size_t from, size_t to, const char *nd,
   *count = 0;
   if (to > s->len) to = s->len;
   if (from > to || to - from < nn) return 1;
-  if (s->fd < 0) {
+  if (s->fd < 0 && s->step == 0) {
     *count = tm_count(s->mem + from, to - from, nd, nn);
     return 1;
   }

@@ -77,6 +77,11 @@ typedef struct tm_src {
   size_t wpos, wlen; /* buffered window: range [wpos, wpos + wlen) */
   int err;           /* 0, an errno, or TM_ETRUNC after a failure; set by
                         the failing call, never cleared by the cursor */
+  /* memory walked in steps (see tm_src_steps): 0 for one whole window */
+  size_t step;
+  size_t released;   /* range bytes before this were handed to release */
+  void (*release)(struct tm_src *s, size_t from, size_t to);
+  void *ud;          /* for release */
 } tm_src;
 
 /* Block size used for pread windows (and the initial buffer size when
@@ -153,6 +158,15 @@ int tm_src_grep(tm_src *s, size_t from, const char *nd, size_t nn,
 /* Free s->buf (unless the caller took it back and set it to NULL) and
 ** set it to NULL; the cursor can then be set up again. */
 void tm_src_done(tm_src *s);
+
+/* Walk a memory range in windows of 'step' bytes (no copy) and call
+** release(s, from, to) for every whole step the walk has left behind, so
+** the caller can drop those pages from its resident set while a long scan
+** runs.  Searches carry matches across steps as they do across pread
+** windows.  Backward searches see the whole range. */
+void tm_src_steps(tm_src *s, size_t step,
+                  void (*release)(tm_src *s, size_t from, size_t to),
+                  void *ud);
 /* }====== */
 
 #endif
