@@ -32,7 +32,7 @@
 /* fast-path kinds (tm_pat.fast) */
 #define FAST_UNKNOWN 0   /* not analysed yet */
 #define FAST_NONE    1   /* try every position */
-#define FAST_PREFIX  2   /* a match starts with pfx[0 .. pfxlen) */
+#define FAST_PREFIX  2   /* a match holds pfx[0 .. pfxlen) at offset pfxoff */
 #define FAST_FIRST   3   /* a match starts with a byte in first[] */
 
 /* subjects shorter than this are searched without analysing the pattern:
@@ -85,7 +85,7 @@ static int class_match(int c, int cl) {
 }
 
 /* Whether c is in the set [ ... ] starting at p ('[') whose closing ']'
-** is at ec.  The set was delimited by set_end, so every byte read here
+** is at ec.  The set was delimited by class_end, so every byte read here
 ** lies in [p, ec]. */
 static int set_match(int c, const char *p, const char *ec) {
   int in = 1;
@@ -492,18 +492,21 @@ static void first_from_item(tm_pat *ms, const char *p, const char *ep) {
       ms->first[c >> 3] |= (unsigned char)(1u << (c & 7));
 }
 
-/* Look at the start of the pattern for what every match must begin with:
-** a literal run (prefix) or a set of first bytes.  A position is skipped
-** only when the string library's matcher would fail there without
-** raising: the items walked over (literal bytes, at most
-** TM_PAT_MAXCAPTURES capture openings, closings of open captures) cannot
-** raise, and the match fails at the first literal that differs.  Nothing
-** here raises: a malformed pattern just gets no fast path. */
+/* Look at the start of the pattern for what every match must hold at a
+** fixed distance from its start: a literal run at offset pfxoff (after
+** pfxoff single-byte items such as "%s" or "."), or else a set of first
+** bytes.  A position is skipped only when the string library's matcher
+** would fail there without raising: the items walked over (single-byte
+** classes without quantifiers, at most TM_PAT_MAXCAPTURES capture
+** openings, closings of open captures) cannot raise, and the match fails
+** at the first literal that differs.  Nothing here raises: a malformed
+** pattern just gets no fast path. */
 static void analyse(tm_pat *ms) {
   const char *p = ms->pat, *pe = pat_end(ms);
   int opened = 0, unclosed = 0;
+  size_t k = 0;  /* offset in a match of the item at p */
   ms->fast = FAST_NONE;
-  ms->pfxlen = 0;
+  ms->pfxlen = ms->pfxoff = 0;
   ms->reqlen = 0;
   while (p < pe && ms->pfxlen < TM_PAT_PREFIX_MAX) {
     const char *ep;
@@ -532,8 +535,10 @@ static void analyse(tm_pat *ms) {
     if (c == PCHAR_ESC) {
       int d = pat_byte(ms, p + 1);
       if (d == 'b') {
-        if (ms->pfxlen == 0 && pe - p >= 4)
+        if (ms->pfxlen == 0 && pe - p >= 4) {
           ms->pfx[ms->pfxlen++] = p[2];  /* %bxy starts with x */
+          ms->pfxoff = k;
+        }
         break;
       }
       if (d == 'f' || (d >= '0' && d <= '9'))
@@ -545,16 +550,20 @@ static void analyse(tm_pat *ms) {
     if (q == '*' || q == '?' || q == '-')
       break;  /* may match empty */
     b = literal_byte(p, ep);
-    if (b < 0) {
-      if (ms->pfxlen == 0 && *p != '.') {
-        first_from_item(ms, p, ep);
-        ms->fast = FAST_FIRST;
-      }
-      break;
+    if (b >= 0) {
+      if (ms->pfxlen == 0)
+        ms->pfxoff = k;
+      ms->pfx[ms->pfxlen++] = (char)b;
     }
-    ms->pfx[ms->pfxlen++] = (char)b;
+    else if (ms->pfxlen > 0)
+      break;  /* the run ended */
+    else if (k == 0 && *p != '.') {
+      first_from_item(ms, p, ep);
+      ms->fast = FAST_FIRST;
+    }
     if (q == '+')
-      break;
+      break;  /* the offsets of what follows vary */
+    k++;
     p = ep;
   }
   if (ms->pfxlen > 0)
@@ -586,13 +595,14 @@ static size_t candidate(const tm_pat *ms, size_t pos) {
   switch (ms->fast) {
     case FAST_PREFIX: {
       const char *hit;
-      if (ms->pfxlen > n - pos)
+      size_t at = ms->pfxoff;  /* where the run lies in a match */
+      if (at > n - pos || ms->pfxlen > n - pos - at)
         return n + 1;
       if (ms->pfxlen == 1)
-        hit = memchr(s + pos, uchar(ms->pfx[0]), n - pos);
+        hit = memchr(s + pos + at, uchar(ms->pfx[0]), n - pos - at);
       else
-        hit = memmem(s + pos, n - pos, ms->pfx, ms->pfxlen);
-      return hit ? (size_t)(hit - s) : n + 1;
+        hit = memmem(s + pos + at, n - pos - at, ms->pfx, ms->pfxlen);
+      return hit ? (size_t)(hit - s) - at : n + 1;
     }
     case FAST_FIRST:
       while (pos < n && !(ms->first[uchar(s[pos]) >> 3] &
@@ -624,6 +634,13 @@ void tm_pat_init(tm_pat *ms, lua_State *L, const char *src, size_t srclen,
   ms->pfxlen = 0;
   ms->reqlen = 0;
   ms->reqnext = TM_PAT_NONE;
+}
+
+void tm_pat_subject(tm_pat *ms, const char *src, size_t srclen) {
+  ms->src = src;
+  ms->srclen = srclen;
+  ms->level = 0;
+  ms->reqnext = TM_PAT_NONE;  /* the only subject-dependent fact kept */
 }
 
 int tm_pat_match_at(tm_pat *ms, size_t pos, size_t *end) {
