@@ -38,7 +38,7 @@ ifneq ($(HOST_LIBS),)
   HOST_DEFS := -DTOME_HAVE_EDITLINE
 endif
 
-.PHONY: all deps test test-normal test-asan asan demo bench fuzz lint \
+.PHONY: all deps test test-normal test-asan asan demo bench fuzz fuzz-slice lint \
         clean install uninstall
 GEN_BIN := $(BUILD)/gen_log $(BUILD)/gen_csv
 all: $(BUILD)/tome $(BUILD)/tome.so $(BUILD)/libtome.a $(CSPEC_BIN) $(GEN_BIN)
@@ -77,7 +77,7 @@ $(BUILD)/gen_%: scripts/gen_%.c | $(BUILD)/obj
 # {====== set-up ======
 # Debian packages the build and the specs need; installed when missing.
 DEB_PKGS := lua5.4 liblua5.4-dev lua-lpeg lua-busted lua-check libedit-dev \
-            pkg-config tmux luarocks
+            pkg-config tmux luarocks clang libclang-rt-14-dev
 deps:
 	@sh scripts/deps.sh $(DEB_PKGS)
 # }======
@@ -89,6 +89,7 @@ test: deps
 	$(MAKE) --no-print-directory test-normal
 	$(MAKE) --no-print-directory asan
 	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory fuzz-slice
 	$(MAKE) --no-print-directory lint
 
 test-normal: all
@@ -110,6 +111,26 @@ lint:
 	@if command -v luacheck >/dev/null; then \
 	  luacheck -q $(wildcard lua spec scripts types); else \
 	  echo "luacheck missing"; exit 1; fi
+# }======
+
+# {====== fuzzing: our pattern engine against the string library ======
+FUZZ := build/fuzz/pattern_fuzz
+FUZZ_FLAGS := -max_len=256 -timeout=10 -dict=fuzz/pattern.dict
+$(FUZZ): fuzz/pattern_fuzz.c spec/c/pattern.c src/pattern.c src/pattern.h
+	@mkdir -p build/fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O2 -Wall -Wextra \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -I$(LUA_INC) -Isrc -o $@ fuzz/pattern_fuzz.c src/pattern.c \
+	  $(LUA_LIB) -lm
+build/fuzz/corpus: fuzz/seeds.lua
+	@mkdir -p $@
+	lua5.4 fuzz/seeds.lua $@
+# a short, seeded slice (make test); `make fuzz` runs 10 million cases
+fuzz-slice: $(FUZZ) build/fuzz/corpus
+	$(FUZZ) -seed=1 -runs=200000 $(FUZZ_FLAGS) build/fuzz/corpus
+fuzz: $(FUZZ) build/fuzz/corpus
+	$(FUZZ) -runs=$${FUZZ_RUNS:-10000000} $(FUZZ_FLAGS) \
+	  -print_final_stats=1 build/fuzz/corpus
 # }======
 
 demo: deps
