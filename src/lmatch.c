@@ -14,6 +14,38 @@
 #include "progress.h"
 #include "scan.h"
 
+/* Where the subject of a pattern method is, to find it again after Lua
+** code ran (a replacement function, a finalizer run by an allocation):
+** the map or view at stack index idx, expected to be len bytes long. */
+typedef struct subj_ctx {
+  lua_State *L;
+  int idx;
+  tm_guard *g;
+  size_t len;
+} subj_ctx;
+
+/* The map may have been closed or resized, or its mapping moved, and a
+** pcall in that Lua code may have left a dead guard on top. */
+static void refresh_subject(tm_pat *ms) {
+  subj_ctx *cx = (subj_ctx *)ms->ud;
+  tm_range r;
+  tm_guard_reset(cx->g);
+  tm_l_range(cx->L, cx->idx, &r);
+  if (r.len != cx->len)
+    luaL_error(cx->L, "the map changed size during a pattern search");
+  ms->src = tm_range_ptr(&r);
+}
+
+static void watch_subject(tm_pat *ms, subj_ctx *cx, lua_State *L, int idx,
+                          tm_guard *g, size_t len) {
+  cx->L = L;
+  cx->idx = idx;
+  cx->g = g;
+  cx->len = len;
+  ms->refresh = refresh_subject;
+  ms->ud = cx;
+}
+
 /* {====================================================================
 ** find (with a pattern) and match
 ** ===================================================================== */
@@ -50,6 +82,8 @@ static int find_aux(lua_State *L, int find) {
   }
   tm_pat_init(&ms, L, tm_range_ptr(&r), r.len, p, lp, 1);
   tm_guard g;
+  subj_ctx cx;
+  watch_subject(&ms, &cx, L, 1, &g, r.len);
   if (!tm_guard_enter(&g)) return tm_l_fault(L, r.map);
   n = find_push(L, &ms, init, find);
   tm_guard_leave(&g);
@@ -89,6 +123,8 @@ static int gmatch_step(lua_State *L) {
   gm->ms.src = tm_range_ptr(&r);
   if (gm->pos > gm->len) return 0;
   tm_guard g;
+  subj_ctx cx;
+  watch_subject(&gm->ms, &cx, L, lua_upvalueindex(1), &g, gm->len);
   if (!tm_guard_enter(&g)) return tm_l_fault(L, r.map);
   if (tm_pat_next(&gm->ms, gm->pos, gm->last, &b, &e)) {
     gm->pos = gm->last = e;
@@ -132,25 +168,6 @@ int tm_l_gmatch(lua_State *L) {
 /* {====================================================================
 ** gsub: into a string, or streamed into a writer
 ** ===================================================================== */
-
-typedef struct gs_ctx {
-  lua_State *L;
-  tm_guard *g;
-  size_t len;
-} gs_ctx;
-
-/* After a replacement function or table ran Lua code: the map may have
-** been closed or resized, or its mapping moved, and a pcall in that code
-** may have left a dead guard on top. */
-static void gs_refresh(tm_pat *ms) {
-  gs_ctx *cx = (gs_ctx *)ms->ud;
-  tm_range r;
-  tm_guard_reset(cx->g);
-  tm_l_range(cx->L, 1, &r);
-  if (r.len != cx->len)
-    luaL_error(cx->L, "the map changed size during gsub");
-  ms->src = tm_range_ptr(&r);
-}
 
 /* Add [from, to) of the subject unchanged: to the buffer, or to the
 ** writer at stack index 5 (checked anew each time: the replacement
@@ -219,17 +236,14 @@ int tm_l_gsub(lua_State *L) {
   tm_writer *w = lua_isnoneornil(L, 5) ? NULL : tm_w_check(L, 5);
   tm_pat ms;
   luaL_Buffer b;
-  gs_ctx cx;
+  subj_ctx cx;
   tm_guard g;
   lua_Integer n;
   lua_settop(L, 5);
   luaL_buffinit(L, &b);
+  tm_l_range(L, 1, &r);  /* buffinit may have run a finalizer */
   tm_pat_init(&ms, L, tm_range_ptr(&r), r.len, p, lp, 1);
-  cx.L = L;
-  cx.g = &g;
-  cx.len = r.len;
-  ms.refresh = gs_refresh;
-  ms.ud = &cx;
+  watch_subject(&ms, &cx, L, 1, &g, r.len);
   if (!tm_guard_enter(&g)) return tm_l_fault(L, r.map);
   if (w != NULL) tm_w_take(w);  /* released only if all went well */
   n = gs_loop(L, &ms, &b, w != NULL, &r, maxn);

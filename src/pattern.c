@@ -727,8 +727,12 @@ static void push_one(tm_pat *ms, int i, size_t s, size_t e) {
 int tm_pat_push_captures(tm_pat *ms, size_t start, size_t end, int whole) {
   int i, n = (ms->level == 0 && whole) ? 1 : ms->level;
   luaL_checkstack(ms->L, n, "too many captures");
-  for (i = 0; i < n; i++)
+  for (i = 0; i < n; i++) {
+    /* the string pushed before may have run a finalizer (a GC step) that
+    ** moved or closed the subject: the binding finds it again */
+    if (i > 0 && ms->refresh != NULL) ms->refresh(ms);
     push_one(ms, i, start, end);
+  }
   return n;
 }
 
@@ -745,9 +749,13 @@ static void add_string_repl(tm_pat *ms, luaL_Buffer *b, size_t s, size_t e,
     d = (p + 1 < re) ? uchar(p[1]) : 0;
     if (d == PCHAR_ESC)
       luaL_addchar(b, PCHAR_ESC);
-    else if (d == '0')
+    else if (d == '0') {
+      luaL_prepbuffsize(b, e - s);  /* may run a finalizer: see above */
+      if (ms->refresh != NULL) ms->refresh(ms);
       luaL_addlstring(b, ms->src + s, e - s);
+    }
     else if (isdigit(d)) {
+      if (ms->refresh != NULL) ms->refresh(ms);
       push_one(ms, d - '1', s, e);
       luaL_addvalue(b);  /* a string, or a position as an integer */
     }

@@ -84,8 +84,9 @@ typedef struct tm_pat {
   size_t patlen;
   int anchor;        /* the pattern began with '^' (and anchoring is on) */
   /* Optional (NULL by default): called by tm_pat_add_repl after Lua code
-  ** ran (a replacement function, a table's __index), before the subject
-  ** is read again.  It must re-point src or raise (for instance when the
+  ** ran (a replacement function, a table's __index), and by the pushes of
+  ** captures after an allocation (which may run a finalizer), before the
+  ** subject is read again.  It must re-point src or raise (for instance when the
   ** function closed the map).  ud is for its use. */
   void (*refresh)(struct tm_pat *ms);
   void *ud;
