@@ -300,6 +300,7 @@ static tm_src *scan_begin(lua_State *L, const tm_range *r) {
 static void scan_end(lua_State *L, const tm_range *r, tm_src *s, int rc) {
   tm_state *st = getstate(L);
   int err = s->err;
+  tm_src_finish(s);
   st->spare = s->buf;
   st->sparecap = s->cap;
   s->buf = NULL;

@@ -397,7 +397,15 @@ static const char *mem_step(tm_src *s, size_t pos, size_t need,
   return s->mem + pos;
 }
 
+void tm_src_finish(tm_src *s) {
+  if (s->release != NULL && s->len > s->released) {
+    s->release(s, s->released, s->len);
+    s->released = s->len;
+  }
+}
+
 void tm_src_done(tm_src *s) {
+  tm_src_finish(s);
   free(s->buf);
   s->buf = NULL;
   s->cap = 0;

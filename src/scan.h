@@ -167,6 +167,8 @@ void tm_src_done(tm_src *s);
 void tm_src_steps(tm_src *s, size_t step,
                   void (*release)(tm_src *s, size_t from, size_t to),
                   void *ud);
+/* The walk is over: release what is left (tm_src_done does it too). */
+void tm_src_finish(tm_src *s);
 /* }====== */
 
 #endif
