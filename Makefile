@@ -71,7 +71,7 @@ $(BUILD)/spec_%: spec/c/%.c $(BUILD)/libtome.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libtome.a $(LUA_LIB) $(LIBS)
 
 # the data generators for the demo and the benchmarks (scripts/gen_*.c)
-$(BUILD)/gen_%: scripts/gen_%.c | $(BUILD)/obj
+$(BUILD)/gen_%: scripts/gen_%.c scripts/gen_common.h | $(BUILD)/obj
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 -o $@ $< -lm
 
 # {====== set-up ======

@@ -455,10 +455,11 @@ static int has_specials(const char *p, size_t n) {
   return 0;
 }
 
-/* Search [from, to) with the shared cursor; guarded for mapped bytes. */
-static int guarded_find(lua_State *L, const tm_range *r, int back,
+/* One scan of [from, to) with the shared cursor, guarded for mapped
+** bytes: find (op 'f'), rfind ('r') or count ('c'). */
+static int guarded_scan(lua_State *L, const tm_range *r, int op,
                         size_t from, size_t to, const char *nd, size_t nn,
-                        size_t *at) {
+                        size_t *at, uint64_t *count) {
   tm_src *s = scan_begin(L, r);
   tm_guard g;
   int rc;
@@ -466,27 +467,24 @@ static int guarded_find(lua_State *L, const tm_range *r, int back,
     scan_end(L, r, s, 0);
     return tm_l_fault(L, r->map);
   }
-  rc = back ? tm_src_rfind(s, from, to, nd, nn, at)
-            : tm_src_find(s, from, to, nd, nn, at);
+  rc = op == 'c' ? tm_src_count(s, from, to, nd, nn, count)
+     : op == 'r' ? tm_src_rfind(s, from, to, nd, nn, at)
+                 : tm_src_find(s, from, to, nd, nn, at);
   tm_guard_leave(&g);
   scan_end(L, r, s, rc);
   return rc;
 }
 
+static int guarded_find(lua_State *L, const tm_range *r, int back,
+                        size_t from, size_t to, const char *nd, size_t nn,
+                        size_t *at) {
+  return guarded_scan(L, r, back ? 'r' : 'f', from, to, nd, nn, at, NULL);
+}
+
 static int guarded_count(lua_State *L, const tm_range *r, size_t from,
                          size_t to, const char *nd, size_t nn,
                          uint64_t *count) {
-  tm_src *s = scan_begin(L, r);
-  tm_guard g;
-  int rc;
-  if (!tm_guard_enter(&g)) {
-    scan_end(L, r, s, 0);
-    return tm_l_fault(L, r->map);
-  }
-  rc = tm_src_count(s, from, to, nd, nn, count);
-  tm_guard_leave(&g);
-  scan_end(L, r, s, rc);
-  return rc;
+  return guarded_scan(L, r, 'c', from, to, nd, nn, NULL, count);
 }
 
 /* Pattern methods live in lmatch.c; this is the plain half of find. */
