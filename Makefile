@@ -126,8 +126,12 @@ build/fuzz/corpus: fuzz/seeds.lua
 	@mkdir -p $@
 	lua5.4 fuzz/seeds.lua $@
 # a short, seeded slice (make test); `make fuzz` runs 10 million cases
+# (its progress lines go to build/fuzz/slice.log; shown when it fails)
 fuzz-slice: $(FUZZ) build/fuzz/corpus
-	$(FUZZ) -seed=1 -runs=200000 $(FUZZ_FLAGS) build/fuzz/corpus
+	@echo "fuzz: 200000 seeded cases of the pattern engine"
+	@$(FUZZ) -seed=1 -runs=200000 $(FUZZ_FLAGS) build/fuzz/corpus \
+	  > build/fuzz/slice.log 2>&1 || { tail -60 build/fuzz/slice.log; exit 1; }
+	@tail -1 build/fuzz/slice.log
 fuzz: $(FUZZ) build/fuzz/corpus
 	$(FUZZ) -runs=$${FUZZ_RUNS:-10000000} $(FUZZ_FLAGS) \
 	  -print_final_stats=1 build/fuzz/corpus
