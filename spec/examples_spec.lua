@@ -28,17 +28,7 @@ local function generator(name)
   return out
 end
 
--- Run shell text; returns stdout, stderr and the exit status.
-local function sh(cmd)
-  local errf = H.tmpname()
-  local p = assert(io.popen(("( %s ) </dev/null 2>%s"):format(cmd, q(errf))))
-  local out = p:read("a")
-  local _, _, code = p:close()
-  local f = io.open(errf, "rb")
-  local err = f and f:read("a") or ""
-  if f then f:close() end
-  return out, err, code
-end
+local sh = H.sh
 
 -- tome scripts/examples/NAME.lua ARGS... (each argument quoted)
 local function example(name, ...)

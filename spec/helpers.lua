@@ -240,6 +240,26 @@ function H.run(cmd)
   return out, ok == true
 end
 
+-- Run shell text 'cmd' with standard input from a file holding 'input'
+-- (or /dev/null); returns stdout, stderr and the exit status.
+function H.sh(cmd, input)
+  local errf = H.tmpname()
+  local inf = input and H.tmpfile(input) or "/dev/null"
+  local p = assert(io.popen(("( %s ) <%s 2>%s"):format(cmd,
+    H.shell_quote(inf), H.shell_quote(errf))))
+  local out = p:read("a")
+  local _, _, code = p:close()
+  local f = io.open(errf, "rb")
+  local err = f and f:read("a") or ""
+  if f then f:close() end
+  return out, err, code
+end
+
+-- is the command 'cmd' installed?
+function H.have(cmd)
+  return os.execute("command -v " .. cmd .. " >/dev/null 2>&1") == true
+end
+
 function H.is_root()
   local out = H.run("id -u")
   return out:match("^0%s") ~= nil

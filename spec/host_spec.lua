@@ -7,24 +7,10 @@ local q = H.shell_quote
 
 local TOME = H.tome_bin()
 
-local function have(cmd)
-  return os.execute("command -v " .. cmd .. " >/dev/null 2>&1") == true
-end
+local have = H.have
 local LUA = have("lua5.4") and "lua5.4" or nil
 
--- Run shell text 'cmd' with standard input from a file holding 'input'
--- (or /dev/null); returns stdout, stderr and the exit status.
-local function sh(cmd, input)
-  local errf = H.tmpname()
-  local inf = input and H.tmpfile(input) or "/dev/null"
-  local p = assert(io.popen(("( %s ) <%s 2>%s"):format(cmd, q(inf), q(errf))))
-  local out = p:read("a")
-  local _, _, code = p:close()
-  local f = io.open(errf, "rb")
-  local err = f and f:read("a") or ""
-  if f then f:close() end
-  return out, err, code
-end
+local sh = H.sh
 
 -- the command line: the host followed by shell words
 local function tome(args, input) return sh(q(TOME) .. " " .. args, input) end

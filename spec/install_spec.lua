@@ -10,21 +10,9 @@ local q = H.shell_quote
 local BUILD = os.getenv("TOME_BUILD") or "build"
 local PREFIX = "/usr/local"
 
-local function have(cmd)
-  return os.execute("command -v " .. cmd .. " >/dev/null 2>&1") == true
-end
+local have = H.have
 
--- Run shell text; returns stdout, stderr and the exit status.
-local function sh(cmd)
-  local errf = H.tmpname()
-  local p = assert(io.popen(("( %s ) </dev/null 2>%s"):format(cmd, q(errf))))
-  local out = p:read("a")
-  local _, _, code = p:close()
-  local f = io.open(errf, "rb")
-  local err = f and f:read("a") or ""
-  if f then f:close() end
-  return out, err, code
-end
+local sh = H.sh
 
 -- make in the source tree, without what an enclosing make passes down
 -- (its command-line variables would reach this one)

@@ -3,10 +3,6 @@
 local H = require "spec.helpers"
 local tome = require "tome"
 
-local function have_tmux()
-  local _, ok = H.run("command -v tmux >/dev/null 2>&1")
-  return ok
-end
 
 -- a file of short lines, big enough to take a while with a slow body
 local function lines_file(mb)
@@ -42,7 +38,7 @@ describe("progress", function()
 
   it("shows bytes, percent, rate and time left in a terminal, then erases "
     .. "itself", function()
-    if not have_tmux() then
+    if not H.have("tmux") then
       pending("tmux is not installed (make deps installs it)")
       return
     end

@@ -11,9 +11,7 @@ local q = H.shell_quote
 
 local TOME = H.tome_bin()
 
-local function have(cmd)
-  return os.execute("command -v " .. cmd .. " >/dev/null 2>&1") == true
-end
+local have = H.have
 
 -- {====== the Lua half: tome.repl ======
 
