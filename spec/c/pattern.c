@@ -301,6 +301,24 @@ static void push_module(lua_State *L, int mode, pool *pl) {
 
 /* The fuzz target (fuzz/pattern_fuzz.c) includes this file for the test
 ** module above, without what follows. */
+/* Lua shared with fuzz/pattern_fuzz.c: fmt(r) shows a packed outcome
+** (with the show() defined before it), same(a, b) compares two of them. */
+#define FMT_AND_SAME \
+  "local function fmt(r)\n" \
+  "  local t = {}\n" \
+  "  for i = 1, r.n do t[i] = show(r[i]) end\n" \
+  "  return (r.ok and \"\" or \"error: \") .. table.concat(t, \", \")\n" \
+  "end\n" \
+  "local function same(a, b)\n" \
+  "  if a.ok ~= b.ok or a.n ~= b.n then return false end\n" \
+  "  for i = 1, a.n do\n" \
+  "    if math.type(a[i]) ~= math.type(b[i]) or a[i] ~= b[i] then\n" \
+  "      return false\n" \
+  "    end\n" \
+  "  end\n" \
+  "  return true\n" \
+  "end\n"
+
 #ifndef PATTERN_SPEC_NO_MAIN
 
 /* {====== C-level checks of the small helpers ====== */
@@ -356,21 +374,7 @@ static const char driver[] =
   "  return math.type(v) == \"float\" and string.format(\"%.17g\", v) or tostring(v)\n"
   "end\n"
   "\n"
-  "local function fmt(r)\n"
-  "  local t = {}\n"
-  "  for i = 1, r.n do t[i] = show(r[i]) end\n"
-  "  return (r.ok and \"\" or \"error: \") .. table.concat(t, \", \")\n"
-  "end\n"
-  "\n"
-  "local function same(a, b)\n"
-  "  if a.ok ~= b.ok or a.n ~= b.n then return false end\n"
-  "  for i = 1, a.n do\n"
-  "    if math.type(a[i]) ~= math.type(b[i]) or a[i] ~= b[i] then\n"
-  "      return false\n"
-  "    end\n"
-  "  end\n"
-  "  return true\n"
-  "end\n"
+  FMT_AND_SAME
   "\n"
   "local function report(what, args, want, got)\n"
   "  fails = fails + 1\n"
