@@ -18,6 +18,7 @@
 
 #include "lauxlib.h"
 #include "binary.h"
+#include "pattern.h"
 #include "progress.h"
 #include "scan.h"
 #include "tome.h"
@@ -447,14 +448,6 @@ static int map_tostring(lua_State *L) {
 ** Plain search: find, rfind, count, lineno
 ** ===================================================================== */
 
-#define SPECIALS "^$*+?.([%-"
-
-static int has_specials(const char *p, size_t n) {
-  for (size_t k = 0; k < n; k++)
-    if (strchr(SPECIALS, p[k]) != NULL && p[k] != '\0') return 1;
-  return 0;
-}
-
 /* One scan of [from, to) with the shared cursor, guarded for mapped
 ** bytes: find (op 'f'), rfind ('r') or count ('c'). */
 static int guarded_scan(lua_State *L, const tm_range *r, int op,
@@ -521,7 +514,7 @@ static int map_find(lua_State *L) {
     luaL_pushfail(L);
     return 1;
   }
-  if (lua_toboolean(L, 4) || !has_specials(nd, nn))
+  if (lua_toboolean(L, 4) || tm_pat_isplain(nd, nn))
     return tm_l_plainfind(L, &r, nd, nn, init);
   return tm_l_patternfind(L, 1);
 }
