@@ -340,10 +340,7 @@ static int make_chunks(lua_State *L, const tm_range *r, const char *sep,
   chunk *cs = calloc(want, sizeof *cs);
   tm_src s;
   if (cs == NULL) return ENOMEM;
-  int viafd = r->map->mp.kind == TM_KIND_FILE && r->map->mp.fd >= 0 &&
-              r->map->mp.mode != TM_MODE_COW;
-  tm_src_init(&s, viafd ? NULL : tm_range_ptr(r),
-              viafd ? r->map->mp.fd : -1, (off_t)r->off, r->len, NULL, 0);
+  tm_l_srcsetup(L, &s, r);
   tm_guard g;
   if (!tm_guard_enter(&g)) {
     tm_src_done(&s);
