@@ -25,8 +25,9 @@
 # extra, untimed run, which also gives the peak RSS.
 #
 # Adding a task: write scripts/bench/NAME.lua (the script a user would
-# write), a function task_NAME below that calls `input` once and then
-# `tome` and `peer` for each command, and add NAME to TASKS.
+# write), a function task_NAME (below, or in scripts/bench/tasks_AREA.sh)
+# that calls `input` once and then `tome` and `peer` for each command,
+# and add NAME to TASKS (or MORE_TASKS in the area's file).
 set -eu
 
 BUILD=${1:-build}
@@ -183,6 +184,17 @@ task_lines_iter() {
   tome "$TOME $B/lines_iter.lua $IN"
   peer "lua5.4 io.lines" "lua5.4 $B/lua_lines_iter.lua $IN"
 }
+
+# Each area keeps its tasks in scripts/bench/tasks_AREA.sh: task_NAME
+# functions as above, and `MORE_TASKS="$MORE_TASKS NAME..."` to run them
+# by default.
+MORE_TASKS=
+for f in "$B"/tasks_*.sh; do
+  [ -f "$f" ] || continue
+  # shellcheck disable=SC1090
+  . "$f"
+done
+[ -n "${TOME_BENCH_TASKS:-}" ] || TASKS="$TASKS$MORE_TASKS"
 # }======
 
 # {====== running ======
