@@ -18,298 +18,11 @@
 
 #include "lauxlib.h"
 #include "binary.h"
-#include "pattern.h"
 #include "progress.h"
 #include "scan.h"
 #include "tome.h"
 
-#define STATE_KEY "tome.state"
-
-/* {====================================================================
-** Per-state settings and the reused scan buffer.  One per lua_State (in
-** its registry), so two states in two threads share nothing.
-** ===================================================================== */
-
-typedef struct tm_state {
-  size_t pread_min;   /* ranges at least this long are read with pread */
-  size_t block;       /* pread window size */
-  size_t step;        /* > 0: walk file ranges mapped, in such steps */
-  tm_src src;         /* the cursor of the non-iterator scans */
-  char *spare;        /* their buffer, kept between calls */
-  size_t sparecap;
-  tm_progress progress;  /* tome.progress(true) */
-} tm_state;
-
-/* Below this, faulting the mapping in costs less than a read system call
-** per window; above it, pread through the page cache wins (see scan.h). */
-#define PREAD_MIN ((size_t)1 << 20)
-/* ranges at least this long are probed for large folios (tm_map_largefolios)
-** and, when they have them, walked through the mapping in steps */
-#define MAPPED_MIN ((size_t)64 << 20)
-#define MAPPED_STEP ((size_t)16 << 20)
-
-static int state_gc(lua_State *L) {
-  tm_state *st = (tm_state *)lua_touserdata(L, 1);
-  tm_progress_end(&st->progress);
-  free(st->spare);
-  st->spare = NULL;
-  st->sparecap = 0;
-  return 0;
-}
-
-static tm_state *getstate(lua_State *L) {
-  tm_state *st;
-  if (lua_getfield(L, LUA_REGISTRYINDEX, STATE_KEY) == LUA_TUSERDATA) {
-    st = (tm_state *)lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    return st;
-  }
-  lua_pop(L, 1);
-  st = (tm_state *)lua_newuserdatauv(L, sizeof(tm_state), 0);
-  memset(st, 0, sizeof *st);
-  st->pread_min = PREAD_MIN;
-  st->block = TM_SRC_BLOCK;
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, state_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
-  lua_setfield(L, LUA_REGISTRYINDEX, STATE_KEY);
-  return st;
-}
-/* }==================================================================== */
-
-/* {====================================================================
-** Checking and resolving maps and views
-** ===================================================================== */
-
 static const char *const mode_names[] = {"r", "r+", "c"};
-
-static tm_map *tomap(lua_State *L, int idx) {
-  return (tm_map *)luaL_testudata(L, idx, TM_MAP_MT);
-}
-
-static tm_view *toview(lua_State *L, int idx) {
-  return (tm_view *)luaL_testudata(L, idx, TM_VIEW_MT);
-}
-
-int tm_l_isbytes(lua_State *L, int idx) {
-  return tomap(L, idx) != NULL || toview(L, idx) != NULL;
-}
-
-static int closed_error(lua_State *L) {
-  return luaL_error(L, "attempt to use a closed map");
-}
-
-void tm_l_range(lua_State *L, int idx, tm_range *r) {
-  tm_map *m = tomap(L, idx);
-  if (m != NULL) {
-    if (m->closed) closed_error(L);
-    r->map = m;
-    r->off = 0;
-    r->len = m->mp.len;
-    r->cursor = &m->cursor;
-    r->mapidx = lua_absindex(L, idx);
-    return;
-  }
-  tm_view *v = toview(L, idx);
-  if (v == NULL) {
-    luaL_typeerror(L, idx, "tome map or view");
-    return;
-  }
-  if (v->closed) luaL_error(L, "attempt to use a closed view");
-  if (v->map->closed) closed_error(L);
-  if (v->off > v->map->mp.len || v->len > v->map->mp.len - v->off)
-    luaL_error(L, "view [%I, %I] lies outside its map (%I bytes): the map "
-               "was resized", (lua_Integer)v->off + 1,
-               (lua_Integer)(v->off + v->len), (lua_Integer)v->map->mp.len);
-  r->map = v->map;
-  r->off = v->off;
-  r->len = v->len;
-  r->cursor = &v->cursor;
-  r->mapidx = 0;
-}
-
-/* Push the map userdata of the map or view at idx. */
-static void pushmapof(lua_State *L, int idx) {
-  if (tomap(L, idx) != NULL) lua_pushvalue(L, idx);
-  else lua_getiuservalue(L, idx, 1);
-}
-
-static void checkwritable(lua_State *L, const tm_range *r) {
-  if (!r->map->mp.writable)
-    luaL_error(L, "attempt to write to a read-only map");
-}
-
-int tm_l_fault(lua_State *L, const tm_map *map) {
-  off_t now = tm_map_filesize(&map->mp);
-  if (now >= 0)
-    return luaL_error(L, "file truncated while mapped: it has %I bytes now, "
-                      "the map %I", (lua_Integer)now,
-                      (lua_Integer)map->mp.len);
-  return luaL_error(L, "file truncated while mapped");
-}
-/* }==================================================================== */
-
-/* {====================================================================
-** Positions, clamped as the string library clamps them
-** ===================================================================== */
-
-/* a start position (string.sub's i, string.find's init): 1.. */
-static size_t startpos(lua_Integer pos, size_t len) {
-  if (pos > 0) return (size_t)pos;
-  if (pos == 0) return 1;
-  if (pos < -(lua_Integer)len) return 1;
-  return len + (size_t)pos + 1;
-}
-
-/* an end position (string.sub's j): 0..len */
-static size_t endpos(lua_Integer pos, size_t len) {
-  if (pos > (lua_Integer)len) return len;
-  if (pos >= 0) return (size_t)pos;
-  if (pos < -(lua_Integer)len) return 0;
-  return len + (size_t)pos + 1;
-}
-
-/* [i, j] from arguments ai, aj (defaults 1, -1) as a 0-based half-open
-** range [*from, *to); empty ranges are placed at min(i-1, len). */
-static void subrange(lua_State *L, int ai, int aj, size_t len, size_t *from,
-                     size_t *to) {
-  size_t i = startpos(luaL_optinteger(L, ai, 1), len);
-  size_t j = endpos(luaL_optinteger(L, aj, -1), len);
-  if (i > j) {
-    *from = *to = (i - 1 < len ? i - 1 : len);
-    return;
-  }
-  *from = i - 1;
-  *to = j;
-}
-/* }==================================================================== */
-
-/* {====================================================================
-** Guarded access to mapped bytes
-** ===================================================================== */
-
-void tm_l_copy(lua_State *L, const tm_range *r, char *dst, const char *p,
-               size_t n) {
-  tm_guard g;
-  if (n == 0) return;
-  if (!tm_guard_enter(&g)) {
-    tm_l_fault(L, r->map);
-    return;
-  }
-  memcpy(dst, p, n);
-  tm_guard_leave(&g);
-}
-
-void tm_l_pushbytes(lua_State *L, const tm_range *r, const char *p,
-                    size_t n) {
-  if (n == 0 || r->map->mp.kind != TM_KIND_FILE) {
-    lua_pushlstring(L, p, n);
-    return;
-  }
-  /* copy under the guard into a buffer first: a fault must never happen
-  ** half-way through one of Lua's own functions */
-  tm_map *m = r->map;
-  size_t at = r->off + (size_t)(p - tm_range_ptr(r));
-  luaL_Buffer b;
-  char *d = luaL_buffinitsize(L, &b, n);
-  /* that allocation may have run a finalizer that closed or resized the
-  ** map: find the bytes again */
-  if (m->closed) closed_error(L);
-  if (at > m->mp.len || n > m->mp.len - at)
-    luaL_error(L, "the map shrank while it was being read");
-  tm_l_copy(L, r, d, m->mp.base + at, n);
-  luaL_pushresultsize(&b, n);
-}
-
-void tm_l_pushview(lua_State *L, int mapidx, size_t off, size_t len) {
-  tm_map *m = tomap(L, mapidx);
-  tm_view *v = (tm_view *)lua_newuserdatauv(L, sizeof(tm_view), 1);
-  v->map = m;
-  v->off = off;
-  v->len = len;
-  v->cursor = 0;
-  v->closed = 0;
-  lua_pushvalue(L, mapidx);
-  lua_setiuservalue(L, -2, 1);
-  luaL_setmetatable(L, TM_VIEW_MT);
-}
-/* }==================================================================== */
-
-/* {====================================================================
-** Scanning through a cursor (scan.c): memory for small ranges and
-** memory-only maps, pread for large ranges of files.
-** ===================================================================== */
-
-static int use_pread(const tm_state *st, const tm_range *r) {
-  const tm_mapping *mp = &r->map->mp;
-  return mp->kind == TM_KIND_FILE && mp->fd >= 0 && mp->mode != TM_MODE_COW
-         && r->len >= st->pread_min;
-}
-
-/* A mapped scan drops what it has walked, a step at a time, so that
-** scanning a file never grows the resident set with the file. */
-static void release_behind(tm_src *s, size_t from, size_t to) {
-  tm_map *m = (tm_map *)s->ud;
-  tm_map_advise(&m->mp, TM_ADV_DONTNEED, (size_t)s->foff + from, to - from);
-}
-
-/* Large ranges of files are read with pread, unless the page cache holds
-** them in large folios (read back from disk): then the mapping is faster
-** still, walked in steps that are released behind the scan. */
-static void src_setup(tm_src *s, const tm_state *st, const tm_range *r,
-                      char *buf, size_t cap) {
-  int viafd = use_pread(st, r);
-  int mapped = viafd && (st->step > 0 || (r->len >= MAPPED_MIN &&
-               tm_map_largefolios(&r->map->mp, r->off, r->len)));
-  if (mapped) viafd = 0;
-  tm_src_init(s, viafd ? NULL : tm_range_ptr(r), viafd ? r->map->mp.fd : -1,
-              (off_t)r->off, r->len, buf, cap);
-  if (mapped)
-    tm_src_steps(s, st->step > 0 ? st->step : MAPPED_STEP, release_behind,
-                 r->map);
-}
-
-tm_progress *tm_l_progress(lua_State *L) {
-  tm_state *st = getstate(L);
-  return st->progress.on ? &st->progress : NULL;
-}
-
-void tm_l_srcsetup(lua_State *L, tm_src *s, const tm_range *r) {
-  src_setup(s, getstate(L), r, NULL, 0);
-}
-
-int tm_l_srcerror(lua_State *L, const tm_map *map, int err) {
-  if (err == TM_ETRUNC) return tm_l_fault(L, map);
-  return luaL_error(L, "read error: %s", strerror(err));
-}
-
-/* The shared cursor of the one-shot scans, with the spare buffer. */
-static tm_src *scan_begin(lua_State *L, const tm_range *r) {
-  tm_state *st = getstate(L);
-  if (st->spare == NULL && use_pread(st, r)) {
-    st->spare = malloc(st->block);
-    st->sparecap = st->spare ? st->block : 0;
-  }
-  src_setup(&st->src, st, r, st->spare, st->sparecap);
-  st->spare = NULL;
-  st->sparecap = 0;
-  return &st->src;
-}
-
-/* Take the buffer back; raise if the scan failed. */
-static void scan_end(lua_State *L, const tm_range *r, tm_src *s, int rc) {
-  tm_state *st = getstate(L);
-  int err = s->err;
-  tm_src_finish(s);
-  st->spare = s->buf;
-  st->sparecap = s->cap;
-  s->buf = NULL;
-  s->cap = 0;
-  if (rc >= 0) return;
-  tm_l_srcerror(L, r->map, err);
-}
-/* }==================================================================== */
 
 /* {====================================================================
 ** Reading: length, bytes, slices, views
@@ -347,9 +60,9 @@ static int map_byte(lua_State *L) {
   tm_range r;
   tm_l_range(L, 1, &r);
   lua_Integer rawi = luaL_optinteger(L, 2, 1);
-  size_t i = startpos(rawi, r.len);
+  size_t i = tm_l_startpos(rawi, r.len);
   /* as string.byte: j defaults to i as given, before clamping */
-  size_t j = endpos(luaL_optinteger(L, 3, rawi), r.len);
+  size_t j = tm_l_endpos(luaL_optinteger(L, 3, rawi), r.len);
   if (i > j) return 0;
   if (j - i >= (size_t)INT_MAX) return luaL_error(L, "string slice too long");
   int n = (int)(j - i) + 1;
@@ -371,8 +84,8 @@ static int map_byte(lua_State *L) {
 static int map_sub(lua_State *L) {
   tm_range r;
   tm_l_range(L, 1, &r);
-  size_t i = startpos(luaL_checkinteger(L, 2), r.len);
-  size_t j = endpos(luaL_optinteger(L, 3, -1), r.len);
+  size_t i = tm_l_startpos(luaL_checkinteger(L, 2), r.len);
+  size_t j = tm_l_endpos(luaL_optinteger(L, 3, -1), r.len);
   if (i > j) lua_pushliteral(L, "");
   else tm_l_pushbytes(L, &r, tm_range_ptr(&r) + (i - 1), j - i + 1);
   return 1;
@@ -382,8 +95,8 @@ static int map_view(lua_State *L) {
   tm_range r;
   size_t from, to;
   tm_l_range(L, 1, &r);
-  subrange(L, 2, 3, r.len, &from, &to);
-  pushmapof(L, 1);
+  tm_l_subrange(L, 2, 3, r.len, &from, &to);
+  tm_l_pushmapof(L, 1);
   tm_l_pushview(L, lua_gettop(L), r.off + from, to - from);
   return 1;
 }
@@ -398,7 +111,7 @@ static int map_offset(lua_State *L) {
 static int map_map(lua_State *L) {
   tm_range r;
   tm_l_range(L, 1, &r);
-  pushmapof(L, 1);
+  tm_l_pushmapof(L, 1);
   return 1;
 }
 
@@ -421,7 +134,7 @@ static void pushsize(lua_State *L, size_t n) {
 }
 
 static int map_tostring(lua_State *L) {
-  tm_map *m = tomap(L, 1);
+  tm_map *m = tm_l_tomap(L, 1);
   if (m != NULL) {
     lua_getiuservalue(L, 1, 1);
     const char *name = lua_tostring(L, -1);
@@ -453,18 +166,18 @@ static int map_tostring(lua_State *L) {
 static int guarded_scan(lua_State *L, const tm_range *r, int op,
                         size_t from, size_t to, const char *nd, size_t nn,
                         size_t *at, uint64_t *count) {
-  tm_src *s = scan_begin(L, r);
+  tm_src *s = tm_l_scanbegin(L, r);
   tm_guard g;
   int rc;
   if (!tm_guard_enter(&g)) {
-    scan_end(L, r, s, 0);
+    tm_l_scanend(L, r, s, 0);
     return tm_l_fault(L, r->map);
   }
   rc = op == 'c' ? tm_src_count(s, from, to, nd, nn, count)
      : op == 'r' ? tm_src_rfind(s, from, to, nd, nn, at)
                  : tm_src_find(s, from, to, nd, nn, at);
   tm_guard_leave(&g);
-  scan_end(L, r, s, rc);
+  tm_l_scanend(L, r, s, rc);
   return rc;
 }
 
@@ -502,23 +215,6 @@ int tm_l_plainfind(lua_State *L, const tm_range *r, const char *nd,
   return 2;
 }
 
-int tm_l_patternfind(lua_State *L, int find);  /* lmatch.c */
-
-static int map_find(lua_State *L) {
-  tm_range r;
-  tm_l_range(L, 1, &r);
-  size_t nn;
-  const char *nd = luaL_checklstring(L, 2, &nn);
-  size_t init = startpos(luaL_optinteger(L, 3, 1), r.len);
-  if (init > r.len + 1) {
-    luaL_pushfail(L);
-    return 1;
-  }
-  if (lua_toboolean(L, 4) || tm_pat_isplain(nd, nn))
-    return tm_l_plainfind(L, &r, nd, nn, init);
-  return tm_l_patternfind(L, 1);
-}
-
 static int map_rfind(lua_State *L) {
   tm_range r;
   tm_l_range(L, 1, &r);
@@ -554,7 +250,7 @@ static int map_count(lua_State *L) {
   tm_l_range(L, 1, &r);
   const char *nd = luaL_checklstring(L, 2, &nn);
   luaL_argcheck(L, nn > 0, 2, "empty string");
-  subrange(L, 3, 4, r.len, &from, &to);
+  tm_l_subrange(L, 3, 4, r.len, &from, &to);
   tm_progress *pg = tm_l_progress(L);
   if (pg != NULL && nn == 1) {
     /* one byte never straddles two pieces: count piece by piece, and
@@ -623,19 +319,6 @@ static int iter_gc(lua_State *L) {
   return 0;
 }
 
-/* Check the iterated range is still there, point the cursor at it. */
-void tm_l_iterrange(lua_State *L, tm_map *map, size_t off, size_t len,
-                    tm_src *src, tm_range *r) {
-  if (map->closed) closed_error(L);
-  if (off > map->mp.len || len > map->mp.len - off)
-    luaL_error(L, "iterated range lies outside its map: the map was resized");
-  r->map = map;
-  r->off = off;
-  r->len = len;
-  r->cursor = NULL;
-  r->mapidx = 0;
-  if (src->fd < 0) src->mem = tm_range_ptr(r);
-}
 
 static void iter_range(lua_State *L, tm_iter *it, tm_range *r) {
   tm_l_iterrange(L, it->map, it->off, it->len, &it->src, r);
@@ -830,7 +513,7 @@ static tm_iter *newiter(lua_State *L, int what, int fmtarg, size_t init,
   memset(it, 0, sizeof *it);
   it->done = 1;  /* until set up */
   luaL_setmetatable(L, ITER_MT);
-  pushmapof(L, 1);
+  tm_l_pushmapof(L, 1);
   lua_setiuservalue(L, -2, 1);
   it->map = r.map;
   it->off = r.off;
@@ -838,7 +521,7 @@ static tm_iter *newiter(lua_State *L, int what, int fmtarg, size_t init,
   it->pos = init;
   it->what = what;
   it->fmt = fmt;
-  src_setup(&it->src, getstate(L), &r, NULL, 0);
+  tm_l_srcsetup(L, &it->src, &r);
   it->progress = tm_l_progress(L);
   it->reported = init;
   if (it->progress != NULL) tm_progress_start(it->progress, r.len);
@@ -853,7 +536,7 @@ static int map_lines(lua_State *L) {
   tm_range r;
   tm_l_range(L, 1, &r);
   lua_Integer init = luaL_optinteger(L, 3, 1);
-  size_t start = startpos(init, r.len);
+  size_t start = tm_l_startpos(init, r.len);
   newiter(L, IT_LINES, 2, start - 1, 0, iter_step);
   return 1;
 }
@@ -900,9 +583,6 @@ static int map_fields(lua_State *L) {
   return 1;
 }
 
-int tm_l_patterngrep(lua_State *L);  /* lmatch.c */
-int tm_l_plaingrep(lua_State *L);
-
 int tm_l_plaingrep(lua_State *L) {
   size_t nn;
   luaL_checklstring(L, 2, &nn);
@@ -912,13 +592,6 @@ int tm_l_plaingrep(lua_State *L) {
   return 1;
 }
 
-static int map_grep(lua_State *L) {
-  luaL_checkstring(L, 2);
-  /* plain unless plain is exactly false: grep(s, nil) stays plain */
-  if (lua_type(L, 3) == LUA_TBOOLEAN && !lua_toboolean(L, 3))
-    return tm_l_patterngrep(L);
-  return tm_l_plaingrep(L);
-}
 /* }==================================================================== */
 
 /* {====================================================================
@@ -940,7 +613,7 @@ static int map_unpack(lua_State *L) {
 
 static void write_at(lua_State *L, const tm_range *r, size_t pos,
                      const char *src, size_t n) {
-  checkwritable(L, r);
+  tm_l_checkwritable(L, r);
   if (pos > r->len || n > r->len - pos)
     luaL_error(L, "write past the end of the map (%I bytes): use resize "
                "to make room", (lua_Integer)r->len);
@@ -958,7 +631,7 @@ static int map_pack(lua_State *L) {
   tm_range r;
   tm_l_range(L, 1, &r);
   lua_Integer pos = luaL_checkinteger(L, 2);
-  checkwritable(L, &r);
+  tm_l_checkwritable(L, &r);
   if (pos < 0) pos += (lua_Integer)r.len + 1;
   luaL_argcheck(L, pos >= 1, 2, "position out of range");
   tm_pack(L, 3);
@@ -1129,7 +802,7 @@ static int map_write(lua_State *L) {
   tm_l_range(L, 1, &r);
   int top = lua_gettop(L);
   size_t total = 0, cur = *r.cursor;
-  checkwritable(L, &r);
+  tm_l_checkwritable(L, &r);
   /* convert everything first, so a bad argument writes nothing */
   for (int a = 2; a <= top; a++) {
     size_t n;
@@ -1190,7 +863,7 @@ static void map_release(tm_map *m) {
 }
 
 static int map_close(lua_State *L) {
-  tm_map *m = tomap(L, 1);
+  tm_map *m = tm_l_tomap(L, 1);
   if (m != NULL) {
     map_release(m);  /* closing twice is harmless, as with <close> */
   } else {
@@ -1203,13 +876,13 @@ static int map_close(lua_State *L) {
 
 /* __gc and __close: idempotent, never raise */
 static int map_gc(lua_State *L) {
-  tm_map *m = tomap(L, 1);
+  tm_map *m = tm_l_tomap(L, 1);
   if (m != NULL) map_release(m);
   return 0;
 }
 
 static int view_close(lua_State *L) {
-  tm_view *v = toview(L, 1);
+  tm_view *v = tm_l_toview(L, 1);
   if (v != NULL) v->closed = 1;
   return 0;
 }
@@ -1226,7 +899,7 @@ static int map_newindex(lua_State *L) {
   lua_Integer i = lua_tointegerx(L, 2, &isnum);
   if (!isnum || lua_type(L, 2) != LUA_TNUMBER)
     return luaL_error(L, "a map is indexed by integer positions");
-  checkwritable(L, &r);
+  tm_l_checkwritable(L, &r);
   lua_Integer b = luaL_checkinteger(L, 3);
   luaL_argcheck(L, b >= 0 && b <= 255, 3, "byte value out of range (0-255)");
   if (i < 0) i += (lua_Integer)r.len + 1;
@@ -1241,16 +914,10 @@ static int map_newindex(lua_State *L) {
 
 static tm_map *checkmap(lua_State *L) {
   tm_map *m = (tm_map *)luaL_checkudata(L, 1, TM_MAP_MT);
-  if (m->closed) closed_error(L);
+  if (m->closed) tm_l_closederror(L);
   return m;
 }
 
-int tm_l_ioerror(lua_State *L, const char *what, int err) {
-  luaL_pushfail(L);
-  lua_pushfstring(L, "%s: %s", what, strerror(err));
-  lua_pushinteger(L, err);
-  return 3;
-}
 
 /* the map itself, or the failure */
 static int fileresult(lua_State *L, int err, const char *what) {
@@ -1277,7 +944,7 @@ static int map_resize(lua_State *L) {
 static int map_flush(lua_State *L) {
   tm_map *m = checkmap(L);
   size_t from, to;
-  subrange(L, 2, 3, m->mp.len, &from, &to);
+  tm_l_subrange(L, 2, 3, m->mp.len, &from, &to);
   return fileresult(L, tm_map_sync(&m->mp, from, to - from), "flush");
 }
 
@@ -1287,7 +954,7 @@ static int map_advise(lua_State *L) {
   tm_map *m = checkmap(L);
   int h = luaL_checkoption(L, 2, NULL, hints);
   size_t from, to;
-  subrange(L, 3, 4, m->mp.len, &from, &to);
+  tm_l_subrange(L, 3, 4, m->mp.len, &from, &to);
   return fileresult(L, tm_map_advise(&m->mp, h, from, to - from), "advise");
 }
 /* }==================================================================== */
@@ -1296,17 +963,6 @@ static int map_advise(lua_State *L) {
 ** The module functions: open, create, wrap, type, and the C API
 ** ===================================================================== */
 
-/* A new map userdata, closed until 'mp' is filled in and opened. */
-static tm_map *newmap(lua_State *L, const char *name) {
-  tm_map *m = (tm_map *)lua_newuserdatauv(L, sizeof(tm_map), 1);
-  memset(m, 0, sizeof *m);
-  m->closed = 1;
-  m->mp.fd = -1;
-  luaL_setmetatable(L, TM_MAP_MT);
-  lua_pushstring(L, name);
-  lua_setiuservalue(L, -2, 1);
-  return m;
-}
 
 static int openresult(lua_State *L, tm_map *m, int err, const char *path) {
   if (err != 0) return tm_l_ioerror(L, path, err);
@@ -1326,7 +982,7 @@ static int t_open(lua_State *L) {
                          "(expected \"r\", \"r+\" or \"c\")", mode));
   tm_guard_install();
   lua_pushfstring(L, "\"%s\"", strcmp(path, "-") == 0 ? "(stdin)" : path);
-  tm_map *m = newmap(L, lua_tostring(L, -1));
+  tm_map *m = tm_l_newmap(L, lua_tostring(L, -1));
   return openresult(L, m, tm_map_open(&m->mp, path, md), path);
 }
 
@@ -1336,7 +992,7 @@ static int t_create(lua_State *L) {
   luaL_argcheck(L, size >= 0, 2, "size must be non-negative");
   tm_guard_install();
   lua_pushfstring(L, "\"%s\"", path);
-  tm_map *m = newmap(L, lua_tostring(L, -1));
+  tm_map *m = tm_l_newmap(L, lua_tostring(L, -1));
   if ((uint64_t)size > SIZE_MAX) return openresult(L, m, EFBIG, path);
   return openresult(L, m, tm_map_create(&m->mp, path, (size_t)size), path);
 }
@@ -1344,7 +1000,7 @@ static int t_create(lua_State *L) {
 static int t_wrap(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
-  tm_map *m = newmap(L, "(string)");
+  tm_map *m = tm_l_newmap(L, "(string)");
   int e = tm_map_heap(&m->mp, s, n);
   if (e != 0) return luaL_error(L, "not enough memory");
   m->closed = 0;
@@ -1352,9 +1008,9 @@ static int t_wrap(lua_State *L) {
 }
 
 static int t_type(lua_State *L) {
-  tm_map *m = tomap(L, 1);
+  tm_map *m = tm_l_tomap(L, 1);
   if (m != NULL) lua_pushstring(L, m->closed ? "closed map" : "map");
-  else if (toview(L, 1) != NULL) lua_pushliteral(L, "view");
+  else if (tm_l_toview(L, 1) != NULL) lua_pushliteral(L, "view");
   else luaL_pushfail(L);
   return 1;
 }
@@ -1362,7 +1018,7 @@ static int t_type(lua_State *L) {
 /* tome.progress(on): show the progress of long scans on stderr (only
 ** when it is a terminal); returns whether it will show. */
 static int t_progress(lua_State *L) {
-  tm_state *st = getstate(L);
+  tm_state *st = tm_l_state(L);
   tm_progress_end(&st->progress);
   lua_pushboolean(L, tm_progress_enable(&st->progress,
                                         lua_toboolean(L, 1)));
@@ -1373,7 +1029,7 @@ static int t_progress(lua_State *L) {
 ** pread path with small files and tiny windows, or (step > 0) the mapped
 ** walk in tiny steps instead of pread.  Returns the previous values. */
 static int t_tune(lua_State *L) {
-  tm_state *st = getstate(L);
+  tm_state *st = tm_l_state(L);
   lua_Integer pm = luaL_optinteger(L, 1, (lua_Integer)st->pread_min);
   lua_Integer bl = luaL_optinteger(L, 2, (lua_Integer)st->block);
   lua_Integer sp = luaL_optinteger(L, 3, (lua_Integer)st->step);
@@ -1396,7 +1052,7 @@ static int t_tune(lua_State *L) {
 
 void tome_pushbuffer(lua_State *L, const void *data, size_t len, int writable,
                      void (*release)(void *ctx), void *ctx) {
-  tm_map *m = newmap(L, "(buffer)");
+  tm_map *m = tm_l_newmap(L, "(buffer)");
   tm_map_extern(&m->mp, data, len, writable);
   m->release = release;
   m->ctx = ctx;
@@ -1405,15 +1061,6 @@ void tome_pushbuffer(lua_State *L, const void *data, size_t len, int writable,
   lua_remove(L, -2);
 }
 
-void tm_l_pushborrowed(lua_State *L, const tm_mapping *mp, size_t off,
-                       size_t len) {
-  tm_map *m = newmap(L, "(parallel)");
-  m->mp = *mp;
-  m->borrowed = 1;
-  m->closed = 0;
-  tm_l_pushview(L, lua_gettop(L), off, len);
-  lua_remove(L, -2);
-}
 
 const char *tome_checkbytes(lua_State *L, int idx, size_t *len) {
   tm_range r;
@@ -1427,17 +1074,12 @@ const char *tome_checkbytes(lua_State *L, int idx, size_t *len) {
 ** Registration
 ** ===================================================================== */
 
-int tm_l_match(lua_State *L);   /* lmatch.c */
-int tm_l_gmatch(lua_State *L);
-int tm_l_gsub(lua_State *L);
-
 static const luaL_Reg methods[] = {
   {"len", map_len}, {"byte", map_byte}, {"sub", map_sub},
   {"view", map_view}, {"offset", map_offset}, {"map", map_map},
-  {"find", map_find}, {"match", tm_l_match}, {"gmatch", tm_l_gmatch},
-  {"gsub", tm_l_gsub}, {"rfind", map_rfind}, {"count", map_count},
+  {"rfind", map_rfind}, {"count", map_count},
   {"lineno", map_lineno}, {"lines", map_lines}, {"split", map_split},
-  {"grep", map_grep}, {"fields", map_fields}, {"unpack", map_unpack}, {"pack", map_pack},
+  {"fields", map_fields}, {"unpack", map_unpack}, {"pack", map_pack},
   {"read", map_read}, {"seek", map_seek}, {"write", map_write},
   {"close", map_close}, {NULL, NULL}
 };
@@ -1447,12 +1089,15 @@ static const luaL_Reg map_only[] = {
   {NULL, NULL}
 };
 
-/* metatable 'name' with __index over a methods table */
+/* metatable 'name' with __index over a methods table, which is left on
+** the stack (the other rooms add their methods to it) */
 static void newtype(lua_State *L, const char *name, int withmap) {
   luaL_newmetatable(L, name);
   lua_newtable(L);
   luaL_setfuncs(L, methods, 0);
   if (withmap) luaL_setfuncs(L, map_only, 0);
+  lua_pushvalue(L, -1);
+  lua_insert(L, -3);
   lua_pushcclosure(L, map_index, 1);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, map_newindex);
@@ -1481,11 +1126,13 @@ static const luaL_Reg funcs[] = {
 void tm_l_openmap(lua_State *L) {
   newtype(L, TM_MAP_MT, 1);
   newtype(L, TM_VIEW_MT, 0);
+  tm_l_methodtables(L, -2, -1);
+  lua_pop(L, 2);
   luaL_newmetatable(L, ITER_MT);
   lua_pushcfunction(L, iter_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
-  getstate(L);
+  tm_l_state(L);
   luaL_setfuncs(L, funcs, 0);
 }
 /* }==================================================================== */

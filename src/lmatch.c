@@ -1,9 +1,12 @@
 /*
-** lmatch.c -- the pattern methods of maps and views: find with a pattern,
-** match, gmatch, gsub (into a string or streamed into a writer) and grep
-** with a pattern.  The engine is pattern.c; this file checks arguments,
-** guards the reads of mapped bytes and pushes results, as lmap.c does.
+** lmatch.c -- the search methods of maps and views: find (the plain half
+** is lmap.c's), match, gmatch, gsub (into a string or streamed into a
+** writer) and grep (plain, or with a pattern).  The engine is
+** pattern.c; this file checks arguments, guards the reads of mapped bytes
+** and pushes results, as lmap.c does.
 */
+#include "lmatch.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -90,11 +93,23 @@ static int find_aux(lua_State *L, int find) {
   return n;
 }
 
-int tm_l_patternfind(lua_State *L, int find) {
-  return find_aux(L, find);
+/* find: plain (lmap.c) unless the needle has pattern specials */
+static int map_find(lua_State *L) {
+  tm_range r;
+  tm_l_range(L, 1, &r);
+  size_t nn;
+  const char *nd = luaL_checklstring(L, 2, &nn);
+  size_t init = tm_l_startpos(luaL_optinteger(L, 3, 1), r.len);
+  if (init > r.len + 1) {
+    luaL_pushfail(L);
+    return 1;
+  }
+  if (lua_toboolean(L, 4) || tm_pat_isplain(nd, nn))
+    return tm_l_plainfind(L, &r, nd, nn, init);
+  return find_aux(L, 1);
 }
 
-int tm_l_match(lua_State *L) {
+static int map_match(lua_State *L) {
   return find_aux(L, 0);
 }
 /* }==================================================================== */
@@ -143,7 +158,7 @@ static int gmatch_step(lua_State *L) {
   return n;
 }
 
-int tm_l_gmatch(lua_State *L) {
+static int map_gmatch(lua_State *L) {
   tm_range r;
   size_t lp;
   tm_l_range(L, 1, &r);
@@ -223,7 +238,7 @@ static lua_Integer gs_loop(lua_State *L, tm_pat *ms, luaL_Buffer *b,
   return n;
 }
 
-int tm_l_gsub(lua_State *L) {
+static int map_gsub(lua_State *L) {
   tm_range r;
   size_t lp;
   tm_l_range(L, 1, &r);
@@ -377,9 +392,7 @@ static size_t literal_prefix(const char *p, size_t lp, char *out) {
   return k;
 }
 
-int tm_l_plaingrep(lua_State *L);  /* lmap.c */
-
-int tm_l_patterngrep(lua_State *L) {
+static int pattern_grep(lua_State *L) {
   tm_range r;
   size_t lp;
   tm_l_range(L, 1, &r);
@@ -411,3 +424,19 @@ int tm_l_patterngrep(lua_State *L) {
   return 1;
 }
 /* }==================================================================== */
+
+/* grep: plain unless plain is exactly false (grep(s, nil) stays plain) */
+static int map_grep(lua_State *L) {
+  luaL_checkstring(L, 2);
+  if (lua_type(L, 3) == LUA_TBOOLEAN && !lua_toboolean(L, 3))
+    return pattern_grep(L);
+  return tm_l_plaingrep(L);
+}
+
+void tm_l_openmatch(lua_State *L) {
+  static const luaL_Reg methods[] = {
+    {"find", map_find}, {"match", map_match}, {"gmatch", map_gmatch},
+    {"gsub", map_gsub}, {"grep", map_grep}, {NULL, NULL}
+  };
+  tm_l_addmethods(L, methods, 0);
+}

@@ -16,10 +16,9 @@
 
 #include "lauxlib.h"
 #include "lualib.h"
-#include "lmap.h"
+#include "lparallel.h"
 #include "progress.h"
 #include "scan.h"
-#include "tome.h"
 
 /* {====================================================================
 ** A growable byte buffer (bytecode, encoded values, messages)
@@ -179,6 +178,7 @@ typedef struct chunk {
 
 typedef struct job {
   tm_mapping mp;        /* a copy of the caller's mapping (borrowed) */
+  lua_CFunction preload;  /* registers tome in a worker's state */
   bytes code;           /* fn as bytecode */
   bytes arg;            /* opts.arg, encoded */
   chunk *chunks;
@@ -256,7 +256,8 @@ static void *work(job *jb) {
     return NULL;
   }
   luaL_openlibs(L);
-  tome_preload(L);
+  lua_pushcfunction(L, jb->preload);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) lua_pop(L, 1);
   lua_getglobal(L, "require");
   lua_pushliteral(L, "tome");
   if (lua_pcall(L, 1, 1, 0) == LUA_OK) lua_setglobal(L, "tome");
@@ -492,6 +493,7 @@ static int t_parallel(lua_State *L) {
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
+  jb->preload = lua_tocfunction(L, lua_upvalueindex(2));
   lua_pushvalue(L, 2);
   if (lua_dump(L, dump_writer, &jb->code, 0) != 0)
     return luaL_error(L, "not enough memory");
@@ -527,8 +529,9 @@ static int t_parallel(lua_State *L) {
 }
 /* }==================================================================== */
 
-void tm_l_openparallel(lua_State *L) {
+void tm_l_openparallel(lua_State *L, lua_CFunction preload) {
   lua_pushvalue(L, -1);
-  lua_pushcclosure(L, t_parallel, 1);
+  lua_pushcfunction(L, preload);
+  lua_pushcclosure(L, t_parallel, 2);
   lua_setfield(L, -2, "parallel");
 }

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 #include "lua.h"
-#include "lmap.h"
+#include "lhelp.h"
 
 #define TM_WRITER_MT "tome.writer"
 

@@ -8,20 +8,22 @@
 
 #include "lauxlib.h"
 #include "lmap.h"
+#include "lmatch.h"
+#include "lparallel.h"
 #include "luasrc.h"
 #include "lwriter.h"
 
-void tm_l_openparallel(lua_State *L);  /* lparallel.c */
-
 static void preload_embedded(lua_State *L);
+static int preload_all(lua_State *L);
 
 /* also from a stock lua5.4 (tome.so), require "tome.records" then works */
 int luaopen_tome(lua_State *L) {
   preload_embedded(L);
   lua_newtable(L);
-  tm_l_openmap(L);
+  tm_l_openmap(L);       /* the types first: the others add methods */
+  tm_l_openmatch(L);
   tm_l_openwriter(L);
-  tm_l_openparallel(L);
+  tm_l_openparallel(L, preload_all);
   lua_pushliteral(L, TOME_VERSION);
   lua_setfield(L, -2, "version");
   return 1;
@@ -60,4 +62,10 @@ void tome_preload(lua_State *L) {
   lua_setfield(L, -2, "tome");
   lua_pop(L, 1);
   preload_embedded(L);
+}
+
+/* tome.parallel's workers register tome in their new states with this */
+static int preload_all(lua_State *L) {
+  tome_preload(L);
+  return 0;
 }
