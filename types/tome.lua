@@ -249,6 +249,18 @@ function view:split(sep, fmt) end
 ---@return fun(): string, integer
 function view:grep(s, plain) end
 
+---Iterate over the lines, yielding for each the columns `col...` (1-based;
+---negative ones count from the last), split in C without making a string
+---of the line.  `sep` " " splits on runs of blanks as awk does; any other
+---`sep` is a plain separator.  `fmt`: "l" strings (the default), "n"
+---numbers (as tonumber converts them), "v" views.  A missing column, or
+---with "n" one that is not a number, is false.
+---@param sep string
+---@param col integer
+---@param ... integer|"l"|"n"|"v"  # more columns (16 at most), then fmt
+---@return fun(): any, ...
+function view:fields(sep, col, ...) end
+
 ---The 1-based line number of byte position `pos`.
 ---@param pos integer
 ---@return integer
@@ -340,10 +352,19 @@ function map:advise(hint, i, j) end
 -- {====== writers ======
 
 ---Write strings, numbers and views (views go straight from the mapping,
----without a copy).
+---without a copy).  Returns the writer, or nil, message, errno.
 ---@param ... string|number|tome.view
----@return tome.writer self
+---@return tome.writer|nil self
+---@return string? message
+---@return integer? errno
 function writer:write(...) end
+
+---Hand what the writer holds in its buffer to the operating system (no
+---fsync).
+---@return tome.writer|nil self
+---@return string? message
+---@return integer? errno
+function writer:flush() end
 
 ---Finish: for tome.output, flush, sync and rename over the target.
 ---@return true|nil ok
