@@ -22,7 +22,9 @@ ifeq ($(SAN),1)
               -fno-sanitize-recover=undefined
 endif
 ALL_CFLAGS = $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS)
-LIBS     := -lm -ldl -lpthread
+# the decompressors of src/source.c (Debian's zlib, libzstd, liblzma, libbz2)
+SRC_LIBS := -lz -lzstd -llzma -lbz2
+LIBS     := $(SRC_LIBS) -lm -ldl -lpthread
 
 # the library rooms (everything but the command)
 LIB_SRC  := $(filter-out src/host.c src/repl.c,$(wildcard src/*.c))
@@ -60,7 +62,7 @@ $(BUILD)/libtome.a: $(LIB_OBJ)
 
 # a module links no -llua: the host or lua5.4 provides the API
 $(BUILD)/tome.so: $(LIB_OBJ)
-	$(CC) $(ALL_CFLAGS) -shared -o $@ $^ -lm -lpthread
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $^ $(SRC_LIBS) -lm -lpthread
 
 $(BUILD)/tome: $(HOST_OBJ) $(BUILD)/libtome.a
 	$(CC) $(ALL_CFLAGS) -Wl,-E -o $@ $(HOST_OBJ) $(BUILD)/libtome.a \
@@ -77,7 +79,8 @@ $(BUILD)/gen_%: scripts/gen_%.c scripts/gen_common.h | $(BUILD)/obj
 # {====== set-up ======
 # Debian packages the build and the specs need; installed when missing.
 DEB_PKGS := lua5.4 liblua5.4-dev lua-lpeg lua-busted lua-check libedit-dev \
-            pkg-config tmux luarocks clang libclang-rt-14-dev
+            pkg-config tmux luarocks clang libclang-rt-14-dev \
+            zlib1g-dev libzstd-dev liblzma-dev libbz2-dev zstd xz-utils bzip2
 deps:
 	@sh scripts/deps.sh $(DEB_PKGS)
 # }======

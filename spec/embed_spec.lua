@@ -41,7 +41,7 @@ describe("embedding", function()
       "cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror",
       SAN and "-fsanitize=address,undefined" or "",
       "-I/usr/include/lua5.4 -Isrc -o", q(exe), "scripts/embed_example.c",
-      q(BUILD .. "/libtome.a"), "-llua5.4 -lm -ldl -lpthread",
+      q(BUILD .. "/libtome.a"), "-llua5.4 -lz -lzstd -llzma -lbz2 -lm -ldl -lpthread",
     }, " ")
     local out, ok = sh(cc)
     assert.is_true(ok, "compiling the example failed:\n" .. out)

@@ -75,6 +75,17 @@ int tm_map_heap(tm_mapping *m, const void *data, size_t len) {
   return 0;
 }
 
+void tm_map_adopt(tm_mapping *m, char *buf, size_t len, size_t cap,
+                  int mode) {
+  init_empty(m);
+  m->base = buf;
+  m->len = len;
+  m->cap = cap;
+  m->kind = TM_KIND_HEAP;
+  m->mode = mode == TM_MODE_COW ? TM_MODE_COW : TM_MODE_R;
+  m->writable = mode == TM_MODE_COW;
+}
+
 void tm_map_extern(tm_mapping *m, const void *data, size_t len,
                    int writable) {
   init_empty(m);
@@ -126,9 +137,9 @@ static int read_instead(tm_mapping *m, int fd, const struct stat *st,
   return e;
 }
 
-/* Map an open descriptor; takes ownership of fd (closes it on failure). */
-static int map_fd(tm_mapping *m, int fd, int mode) {
+int tm_map_fd(tm_mapping *m, int fd, int mode) {
   struct stat st;
+  init_empty(m);
   if (fstat(fd, &st) != 0) { int e = errno; close(fd); return e; }
   if (S_ISDIR(st.st_mode)) { close(fd); return EISDIR; }
   m->mode = mode;
@@ -166,7 +177,7 @@ int tm_map_open(tm_mapping *m, const char *path, int mode) {
       m->writable = mode != TM_MODE_R;
       return read_instead(m, fd, &st, mode);
     }
-    return map_fd(m, fd, mode);
+    return tm_map_fd(m, fd, mode);
   }
   if (mode == TM_MODE_RW) {
     /* writes cannot reach a pipe or a device, and opening a FIFO for
@@ -179,7 +190,7 @@ int tm_map_open(tm_mapping *m, const char *path, int mode) {
   int flags = (mode == TM_MODE_RW ? O_RDWR : O_RDONLY) | O_CLOEXEC;
   int fd = open(path, flags);
   if (fd < 0) return errno;
-  return map_fd(m, fd, mode);
+  return tm_map_fd(m, fd, mode);
 }
 
 int tm_map_create(tm_mapping *m, const char *path, size_t size) {

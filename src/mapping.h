@@ -33,6 +33,14 @@ typedef struct tm_mapping {
 /* Open and map 'path' ("-" is standard input).  Files that cannot be
 ** mapped (pipes, character devices, /proc files) are read into memory. */
 int tm_map_open(tm_mapping *m, const char *path, int mode);
+/* Map an open descriptor (a regular file; anything else is read into
+** memory as tm_map_open does).  Takes ownership of fd: it is closed on
+** failure and by tm_map_close. */
+int tm_map_fd(tm_mapping *m, int fd, int mode);
+/* Take a malloc'd buffer of 'cap' bytes holding 'len' bytes as a heap
+** map: read-only for TM_MODE_R, private and writable for TM_MODE_COW. */
+void tm_map_adopt(tm_mapping *m, char *buf, size_t len, size_t cap,
+                  int mode);
 /* Create or truncate 'path' with 'size' zero bytes, mapped read-write. */
 int tm_map_create(tm_mapping *m, const char *path, size_t size);
 /* A private, writable copy of 'len' bytes at 'data' (tome.wrap). */

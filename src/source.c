@@ -1,0 +1,935 @@
+/*
+** source.c -- where bytes come from: format detection, the streaming
+** reader (decompressing gzip, zstd, xz and bzip2 with Debian's
+** libraries), spilling streams into unlinked temporary files, and maps
+** of any source.  No Lua.  See source.h for the contracts.
+*/
+#include "source.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bzlib.h>
+#include <lzma.h>
+#include <zlib.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+
+/* {====================================================================
+** Formats
+** ===================================================================== */
+
+typedef struct magic {
+  int fmt;
+  size_t n;
+  const unsigned char *b;
+} magic;
+
+/* bzip2: "BZh", a level digit, then the magic of a block (pi) or of the
+** end of the stream (sqrt(pi)): ten bytes, so that text starting with
+** "BZh9" is not taken for bzip2. */
+static int sniff_bzip2(const unsigned char *p, size_t n) {
+  static const unsigned char blk[] = {0x31, 0x41, 0x59, 0x26, 0x53, 0x59};
+  static const unsigned char eos[] = {0x17, 0x72, 0x45, 0x38, 0x50, 0x90};
+  size_t k;
+  if (n > 0 && p[0] != 'B') return 0;
+  if (n > 1 && p[1] != 'Z') return 0;
+  if (n > 2 && p[2] != 'h') return 0;
+  if (n > 3 && (p[3] < '1' || p[3] > '9')) return 0;
+  for (k = 4; k < n && k < 10; k++)
+    if (p[k] != blk[k - 4]) break;
+  if (k < n && k < 10) {
+    for (k = 4; k < n && k < 10; k++)
+      if (p[k] != eos[k - 4]) return 0;
+  }
+  return n >= 10 ? 1 : -1;
+}
+
+/* zstd: a frame, or a skippable frame (0x184D2A50..5F, little-endian) */
+static int sniff_zstd(const unsigned char *p, size_t n) {
+  static const unsigned char frame[] = {0x28, 0xb5, 0x2f, 0xfd};
+  static const unsigned char skip[] = {0x50, 0x2a, 0x4d, 0x18};
+  int f = 1, s = 1;
+  for (size_t k = 0; k < n && k < 4; k++) {
+    if (p[k] != frame[k]) f = 0;
+    if ((k == 0 ? (p[k] & 0xf0) : p[k]) != skip[k]) s = 0;
+  }
+  if (!f && !s) return 0;
+  return n >= 4 ? 1 : -1;
+}
+
+static int sniff_bytes(const unsigned char *p, size_t n,
+                       const unsigned char *m, size_t mn) {
+  for (size_t k = 0; k < n && k < mn; k++)
+    if (p[k] != m[k]) return 0;
+  return n >= mn ? 1 : -1;
+}
+
+int tm_format_sniff(const void *data, size_t n) {
+  static const unsigned char gz[] = {0x1f, 0x8b};
+  static const unsigned char xz[] = {0xfd, '7', 'z', 'X', 'Z', 0x00};
+  const unsigned char *p = (const unsigned char *)data;
+  int undecided = 0, r;
+  if ((r = sniff_bytes(p, n, gz, sizeof gz)) > 0) return TM_FMT_GZIP;
+  undecided |= r < 0;
+  if ((r = sniff_zstd(p, n)) > 0) return TM_FMT_ZSTD;
+  undecided |= r < 0;
+  if ((r = sniff_bytes(p, n, xz, sizeof xz)) > 0) return TM_FMT_XZ;
+  undecided |= r < 0;
+  if ((r = sniff_bzip2(p, n)) > 0) return TM_FMT_BZIP2;
+  undecided |= r < 0;
+  return undecided ? -1 : TM_FMT_PLAIN;
+}
+
+const char *tm_format_name(int fmt) {
+  static const char *const names[] = {"plain", "gzip", "zstd", "xz",
+                                      "bzip2"};
+  return fmt >= 0 && fmt <= TM_FMT_BZIP2 ? names[fmt] : "plain";
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** Decoders: one interface over the four libraries
+**
+** dec_step consumes input from *in (advancing it) and writes at most
+** 'room' bytes at 'out'.  It returns D_OK (some progress, or none without
+** more input), D_END (a gzip member, bzip2 stream or zstd frame ended;
+** the input may end here) or D_ERR (d->why says what the library said;
+** d->err is EILSEQ or ENOMEM).
+** ===================================================================== */
+
+enum { D_OK, D_END, D_ERR };
+
+typedef struct dec {
+  int fmt;
+  int live;
+  int err;
+  const char *why;
+  union {
+    z_stream z;
+    ZSTD_DCtx *zd;
+    lzma_stream x;
+    bz_stream b;
+  } u;
+} dec;
+
+/* Memory the xz decoder may use for threads; beyond it, one thread. */
+#define XZ_THREAD_MEMORY ((uint64_t)64 << 20)
+
+static int ncpus(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (n > 64 ? 64 : (int)n) : 1;
+}
+
+static int xz_init(dec *d, int threads) {
+  lzma_stream init = LZMA_STREAM_INIT;
+  lzma_ret rc;
+  d->u.x = init;
+  if (threads > 1) {
+    lzma_mt mt;
+    memset(&mt, 0, sizeof mt);
+    mt.flags = LZMA_CONCATENATED;
+    mt.threads = (uint32_t)threads;
+    mt.memlimit_threading = XZ_THREAD_MEMORY;
+    mt.memlimit_stop = UINT64_MAX;
+    rc = lzma_stream_decoder_mt(&d->u.x, &mt);
+  } else {
+    rc = lzma_stream_decoder(&d->u.x, UINT64_MAX, LZMA_CONCATENATED);
+  }
+  return rc == LZMA_OK ? 0 : ENOMEM;
+}
+
+static int dec_init(dec *d, int fmt, int threads) {
+  memset(d, 0, sizeof *d);
+  d->fmt = fmt;
+  switch (fmt) {
+    case TM_FMT_GZIP:
+      if (inflateInit2(&d->u.z, 15 + 16) != Z_OK) return ENOMEM;
+      break;
+    case TM_FMT_ZSTD:
+      d->u.zd = ZSTD_createDCtx();
+      if (d->u.zd == NULL) return ENOMEM;
+      break;
+    case TM_FMT_XZ:
+      if (xz_init(d, threads) != 0) return ENOMEM;
+      break;
+    case TM_FMT_BZIP2:
+      if (BZ2_bzDecompressInit(&d->u.b, 0, 0) != BZ_OK) return ENOMEM;
+      break;
+    default: return EINVAL;
+  }
+  d->live = 1;
+  return 0;
+}
+
+static void dec_end(dec *d) {
+  if (!d->live) return;
+  switch (d->fmt) {
+    case TM_FMT_GZIP: inflateEnd(&d->u.z); break;
+    case TM_FMT_ZSTD: ZSTD_freeDCtx(d->u.zd); break;
+    case TM_FMT_XZ: lzma_end(&d->u.x); break;
+    case TM_FMT_BZIP2: BZ2_bzDecompressEnd(&d->u.b); break;
+    default: break;
+  }
+  d->live = 0;
+}
+
+/* Ready for the next gzip member or bzip2 stream. */
+static int dec_reset(dec *d) {
+  if (d->fmt == TM_FMT_GZIP)
+    return inflateReset(&d->u.z) == Z_OK ? 0 : ENOMEM;
+  if (d->fmt == TM_FMT_BZIP2) {
+    BZ2_bzDecompressEnd(&d->u.b);
+    memset(&d->u.b, 0, sizeof d->u.b);
+    if (BZ2_bzDecompressInit(&d->u.b, 0, 0) != BZ_OK) {
+      d->live = 0;
+      return ENOMEM;
+    }
+  }
+  return 0;
+}
+
+static int dec_fail(dec *d, int err, const char *why) {
+  d->err = err;
+  d->why = why;
+  return D_ERR;
+}
+
+/* the libraries take unsigned int sizes */
+#define UCAP(n) ((n) > UINT_MAX ? UINT_MAX : (unsigned)(n))
+
+static int step_gzip(dec *d, const unsigned char **in, size_t *inn,
+                     unsigned char *out, size_t room, size_t *made) {
+  z_stream *z = &d->u.z;
+  z->next_in = (unsigned char *)*in;
+  z->avail_in = UCAP(*inn);
+  z->next_out = out;
+  z->avail_out = UCAP(room);
+  int rc = inflate(z, Z_NO_FLUSH);
+  size_t used = (size_t)(z->next_in - *in);
+  *in += used;
+  *inn -= used;
+  *made = (size_t)(z->next_out - out);
+  switch (rc) {
+    case Z_OK: case Z_BUF_ERROR: return D_OK;
+    case Z_STREAM_END: return D_END;
+    case Z_MEM_ERROR: return dec_fail(d, ENOMEM, "out of memory");
+    case Z_NEED_DICT: return dec_fail(d, EILSEQ, "needs a dictionary");
+    default: return dec_fail(d, EILSEQ, z->msg ? z->msg : "corrupt data");
+  }
+}
+
+static int step_zstd(dec *d, const unsigned char **in, size_t *inn,
+                     unsigned char *out, size_t room, size_t *made) {
+  ZSTD_inBuffer ib = {*in, *inn, 0};
+  ZSTD_outBuffer ob = {out, room, 0};
+  size_t rc = ZSTD_decompressStream(d->u.zd, &ob, &ib);
+  *in += ib.pos;
+  *inn -= ib.pos;
+  *made = ob.pos;
+  if (ZSTD_isError(rc)) {
+    if (ZSTD_getErrorCode(rc) == ZSTD_error_memory_allocation)
+      return dec_fail(d, ENOMEM, "out of memory");
+    if (ZSTD_getErrorCode(rc) == ZSTD_error_frameParameter_windowTooLarge)
+      return dec_fail(d, EILSEQ, "the frame needs a window larger than "
+                      "128 MiB (zstd --long=31 data)");
+    return dec_fail(d, EILSEQ, ZSTD_getErrorName(rc));
+  }
+  return rc == 0 ? D_END : D_OK;
+}
+
+static int step_xz(dec *d, const unsigned char **in, size_t *inn,
+                   unsigned char *out, size_t room, size_t *made, int eof) {
+  lzma_stream *x = &d->u.x;
+  x->next_in = *in;
+  x->avail_in = *inn;
+  x->next_out = out;
+  x->avail_out = room;
+  lzma_ret rc = lzma_code(x, eof ? LZMA_FINISH : LZMA_RUN);
+  size_t used = (size_t)(x->next_in - *in);
+  *in += used;
+  *inn -= used;
+  *made = (size_t)(x->next_out - out);
+  switch (rc) {
+    case LZMA_OK: return D_OK;
+    case LZMA_STREAM_END: return D_END;
+    case LZMA_BUF_ERROR: return D_OK;   /* no progress: the caller decides */
+    case LZMA_MEM_ERROR: case LZMA_MEMLIMIT_ERROR:
+      return dec_fail(d, ENOMEM, "out of memory");
+    case LZMA_FORMAT_ERROR: return dec_fail(d, EILSEQ, "not in xz format");
+    case LZMA_OPTIONS_ERROR:
+      return dec_fail(d, EILSEQ, "unsupported xz options");
+    default: return dec_fail(d, EILSEQ, "corrupt data");
+  }
+}
+
+static int step_bzip2(dec *d, const unsigned char **in, size_t *inn,
+                      unsigned char *out, size_t room, size_t *made) {
+  bz_stream *b = &d->u.b;
+  b->next_in = (char *)*in;
+  b->avail_in = UCAP(*inn);
+  b->next_out = (char *)out;
+  b->avail_out = UCAP(room);
+  int rc = BZ2_bzDecompress(b);
+  size_t used = (size_t)((const unsigned char *)b->next_in - *in);
+  *in += used;
+  *inn -= used;
+  *made = (size_t)((unsigned char *)b->next_out - out);
+  switch (rc) {
+    case BZ_OK: return D_OK;
+    case BZ_STREAM_END: return D_END;
+    case BZ_MEM_ERROR: return dec_fail(d, ENOMEM, "out of memory");
+    case BZ_DATA_ERROR_MAGIC: return dec_fail(d, EILSEQ, "bad magic");
+    default: return dec_fail(d, EILSEQ, "corrupt data");
+  }
+}
+
+static int dec_step(dec *d, const unsigned char **in, size_t *inn,
+                    unsigned char *out, size_t room, size_t *made, int eof) {
+  switch (d->fmt) {
+    case TM_FMT_GZIP: return step_gzip(d, in, inn, out, room, made);
+    case TM_FMT_ZSTD: return step_zstd(d, in, inn, out, room, made);
+    case TM_FMT_XZ: return step_xz(d, in, inn, out, room, made, eof);
+    default: return step_bzip2(d, in, inn, out, room, made);
+  }
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** The streaming reader
+** ===================================================================== */
+
+#define IN_SIZE  ((size_t)256 << 10)
+#define OUT_SIZE ((size_t)1 << 20)
+
+enum { ST_SNIFF, ST_PLAIN, ST_IN, ST_AFTER, ST_DONE };
+
+struct tm_reader {
+  int fd, own;
+  unsigned flags;
+  char *name;
+  int state;
+  int fmt;
+  int threads;             /* for xz */
+  int eof;                 /* the descriptor said end of file */
+  /* compressed input: in[inpos, inlen), in[0] at offset inbase */
+  unsigned char *in;
+  size_t inpos, inlen;
+  uint64_t inbase;
+  dec d;
+  int stuck;               /* steps at the end of input without progress */
+  /* bytes ready: buf[beg, end) of cap */
+  char *buf;
+  size_t beg, end, cap;
+  size_t scanned;          /* record search resumes at beg + scanned */
+  uint64_t told;           /* bytes handed out */
+  uint64_t consumed;       /* bytes read from fd */
+  int err, intr;
+  char *msg;
+};
+
+static int rd_seterr(tm_reader *r, int err, const char *fmt, ...) {
+  char detail[256];
+  va_list ap;
+  if (fmt == NULL) {
+    snprintf(detail, sizeof detail, "%s", strerror(err));
+  } else {
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+  }
+  size_t n = strlen(r->name) + strlen(detail) + 3;
+  free(r->msg);
+  r->msg = malloc(n);
+  if (r->msg != NULL) snprintf(r->msg, n, "%s: %s", r->name, detail);
+  r->err = err;
+  r->state = ST_DONE;
+  return -1;
+}
+
+int tm_reader_fdopen(tm_reader **out, int fd, int own, const char *name,
+                     unsigned flags) {
+  tm_reader *r = calloc(1, sizeof *r);
+  *out = NULL;
+  if (r == NULL) return ENOMEM;
+  r->fd = fd;
+  r->own = own;
+  r->flags = flags;
+  r->threads = ncpus();
+  r->name = strdup(name != NULL ? name : "?");
+  r->cap = OUT_SIZE;
+  r->buf = malloc(r->cap);
+  if (r->name == NULL || r->buf == NULL) {
+    r->own = 0;                     /* the caller keeps fd on failure */
+    tm_reader_close(r);
+    return ENOMEM;
+  }
+  r->state = ST_SNIFF;
+  *out = r;
+  return 0;
+}
+
+int tm_reader_open(tm_reader **out, const char *path, unsigned flags) {
+  int fd, own = 1;
+  struct stat st;
+  *out = NULL;
+  if (strcmp(path, "-") == 0) {
+    fd = STDIN_FILENO;
+    own = 0;
+  } else {
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+  }
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (own) close(fd);
+    return EISDIR;
+  }
+  int e = tm_reader_fdopen(out, fd, own, path, flags);
+  if (e != 0 && own) close(fd);
+  return e;
+}
+
+void tm_reader_close(tm_reader *r) {
+  if (r == NULL) return;
+  dec_end(&r->d);
+  if (r->own && r->fd >= 0) close(r->fd);
+  free(r->in);
+  free(r->buf);
+  free(r->name);
+  free(r->msg);
+  free(r);
+}
+
+int tm_reader_errno(const tm_reader *r) {
+  return r->err ? r->err : r->intr ? EINTR : 0;
+}
+
+const char *tm_reader_error(const tm_reader *r) {
+  if (r->err == 0 && r->intr) return "interrupted";
+  if (r->err == 0) return NULL;
+  return r->msg != NULL ? r->msg : strerror(r->err);
+}
+
+int tm_reader_format(const tm_reader *r) { return r->fmt; }
+uint64_t tm_reader_tell(const tm_reader *r) { return r->told; }
+uint64_t tm_reader_consumed(const tm_reader *r) { return r->consumed; }
+
+/* read(2) once into [p, p+n): > 0, 0 at the end, -1 (EINTR is not
+** sticky: r->intr says so) */
+static ssize_t rd_sys(tm_reader *r, void *p, size_t n) {
+  ssize_t got = read(r->fd, p, n);
+  if (got < 0) {
+    if (errno == EINTR) {
+      r->intr = 1;
+      return -1;
+    }
+    return rd_seterr(r, errno, NULL);
+  }
+  if (got == 0) r->eof = 1;
+  r->consumed += (uint64_t)got;
+  return got;
+}
+
+/* Make room at buf's end: move the pending bytes to the front, or grow
+** when they fill the buffer (a record longer than the buffer). */
+static int rd_room(tm_reader *r) {
+  if (r->beg > 0 && (r->end == r->cap || r->beg >= r->cap / 2)) {
+    memmove(r->buf, r->buf + r->beg, r->end - r->beg);
+    r->end -= r->beg;
+    r->beg = 0;
+  }
+  if (r->end < r->cap) return 0;
+  if (r->cap > SIZE_MAX / 2) return rd_seterr(r, ENOMEM, NULL);
+  char *nb = realloc(r->buf, r->cap * 2);
+  if (nb == NULL) return rd_seterr(r, ENOMEM, NULL);
+  r->buf = nb;
+  r->cap *= 2;
+  return 0;
+}
+
+/* Refill the compressed input buffer; -1 on error or EINTR. */
+static int rd_input(tm_reader *r) {
+  if (r->inpos > 0) {
+    memmove(r->in, r->in + r->inpos, r->inlen - r->inpos);
+    r->inbase += r->inpos;
+    r->inlen -= r->inpos;
+    r->inpos = 0;
+  }
+  if (r->inlen == IN_SIZE || r->eof) return 0;
+  ssize_t got = rd_sys(r, r->in + r->inlen, IN_SIZE - r->inlen);
+  if (got < 0) return -1;
+  r->inlen += (size_t)got;
+  return 0;
+}
+
+/* The first bytes decide the format.  They are read into buf; for a
+** compressed stream they move to the input buffer. */
+static int rd_sniff(tm_reader *r) {
+  int fmt;
+  for (;;) {
+    size_t have = r->end - r->beg;
+    fmt = (r->flags & TM_READ_RAW) ? TM_FMT_PLAIN
+          : tm_format_sniff(r->buf + r->beg, have);
+    if (fmt >= 0) break;
+    if (r->eof) { fmt = TM_FMT_PLAIN; break; }
+    ssize_t got = rd_sys(r, r->buf + r->end, TM_SNIFF_MAX - have);
+    if (got < 0) return -1;
+    r->end += (size_t)got;
+  }
+  r->fmt = fmt;
+  if (fmt == TM_FMT_PLAIN) {
+    r->state = ST_PLAIN;
+    return 0;
+  }
+  r->in = malloc(IN_SIZE);
+  if (r->in == NULL) return rd_seterr(r, ENOMEM, NULL);
+  memcpy(r->in, r->buf + r->beg, r->end - r->beg);
+  r->inlen = r->end - r->beg;
+  r->beg = r->end = 0;
+  int e = dec_init(&r->d, fmt, r->threads);
+  if (e != 0) return rd_seterr(r, e, NULL);
+  r->state = ST_IN;
+  return 0;
+}
+
+static int rd_corrupt(tm_reader *r) {
+  uint64_t at = r->inbase + r->inpos;
+  if (r->d.err != EILSEQ) return rd_seterr(r, r->d.err, NULL);
+  return rd_seterr(r, EILSEQ, "corrupt %s data at byte offset %llu: %s",
+                   tm_format_name(r->fmt), (unsigned long long)at, r->d.why);
+}
+
+/* After a gzip member or a bzip2 stream: the end, NUL padding, another
+** member, or garbage.  0 to go on, -1 on error. */
+static int rd_after(tm_reader *r) {
+  for (;;) {
+    size_t have = r->inlen - r->inpos;
+    const unsigned char *p = r->in + r->inpos;
+    if (have == 0) {
+      if (r->eof) { r->state = ST_DONE; return 0; }
+      if (rd_input(r) < 0) return -1;
+      continue;
+    }
+    if (r->fmt == TM_FMT_ZSTD || r->fmt == TM_FMT_XZ) {
+      r->state = ST_IN;   /* the library reads what follows itself */
+      return 0;
+    }
+    /* NUL padding (tar blocks, dd): skipped, as gzip does */
+    size_t z = 0;
+    while (z < have && p[z] == 0) z++;
+    if (z > 0) { r->inpos += z; continue; }
+    int fmt = tm_format_sniff(p, have);
+    if (fmt < 0 && !r->eof && have < TM_SNIFF_MAX) {
+      if (rd_input(r) < 0) return -1;
+      continue;
+    }
+    if (fmt != r->fmt)
+      return rd_seterr(r, EILSEQ, "unexpected bytes after the %s data at "
+                       "byte offset %llu", tm_format_name(r->fmt),
+                       (unsigned long long)(r->inbase + r->inpos));
+    int e = dec_reset(&r->d);
+    if (e != 0) return rd_seterr(r, e, NULL);
+    r->state = ST_IN;
+    return 0;
+  }
+}
+
+/* Decompress into buf[end, cap): > 0 bytes made, 0 at the end, -1. */
+static ssize_t rd_decode(tm_reader *r) {
+  for (;;) {
+    if (r->state == ST_AFTER) {
+      if (rd_after(r) < 0) return -1;
+      if (r->state == ST_DONE) return 0;
+    }
+    if (r->inpos == r->inlen && !r->eof && rd_input(r) < 0) return -1;
+    const unsigned char *p = r->in + r->inpos;
+    size_t n = r->inlen - r->inpos, made;
+    int atend = r->eof && r->inpos == r->inlen;
+    int rc = dec_step(&r->d, &p, &n, (unsigned char *)r->buf + r->end,
+                      r->cap - r->end, &made, r->eof);
+    size_t used = (size_t)(p - (r->in + r->inpos));
+    r->inpos += used;
+    if (rc == D_ERR) return rd_corrupt(r);
+    if (rc == D_END) r->state = ST_AFTER;
+    r->stuck = (made == 0 && used == 0 && rc == D_OK) ? r->stuck + 1 : 0;
+    if (made > 0) {
+      r->end += made;
+      return (ssize_t)made;
+    }
+    if (atend && r->stuck >= 2)
+      return rd_seterr(r, EILSEQ, "truncated %s data: the input ends at "
+                       "byte offset %llu, inside the compressed stream",
+                       tm_format_name(r->fmt),
+                       (unsigned long long)(r->inbase + r->inpos));
+    if (r->inpos == r->inlen && !r->eof && rd_input(r) < 0) return -1;
+  }
+}
+
+/* Add bytes at buf's end: > 0, 0 at the end, -1. */
+static ssize_t rd_fill(tm_reader *r) {
+  r->intr = 0;
+  if (r->state == ST_SNIFF) {
+    if (rd_sniff(r) < 0) return -1;
+    if (r->end > r->beg) return (ssize_t)(r->end - r->beg);
+  }
+  if (r->state == ST_DONE) return r->err ? -1 : 0;
+  if (rd_room(r) < 0) return -1;
+  if (r->state == ST_PLAIN) {
+    if (r->eof) { r->state = ST_DONE; return 0; }
+    ssize_t got = rd_sys(r, r->buf + r->end, r->cap - r->end);
+    if (got <= 0) {
+      if (got == 0) r->state = ST_DONE;
+      return got;
+    }
+    r->end += (size_t)got;
+    return got;
+  }
+  return rd_decode(r);
+}
+
+ptrdiff_t tm_reader_next(tm_reader *r, const char **p) {
+  if (r->err) return -1;
+  if (r->end == r->beg) {
+    r->beg = r->end = 0;
+    ssize_t got = rd_fill(r);
+    if (got <= 0) return got;
+  }
+  size_t n = r->end - r->beg;
+  *p = r->buf + r->beg;
+  r->beg = r->end;
+  r->scanned = 0;
+  r->told += n;
+  return (ptrdiff_t)n;
+}
+
+ptrdiff_t tm_reader_read(tm_reader *r, void *buf, size_t n) {
+  if (r->err) return -1;
+  if (n == 0) return 0;
+  if (r->end == r->beg) {
+    r->beg = r->end = 0;
+    ssize_t got = rd_fill(r);
+    if (got <= 0) return got;
+  }
+  size_t k = r->end - r->beg;
+  if (k > n) k = n;
+  memcpy(buf, r->buf + r->beg, k);
+  r->beg += k;
+  r->scanned = 0;
+  r->told += k;
+  return (ptrdiff_t)k;
+}
+
+static const char *find_sep(const char *p, size_t n, const char *sep,
+                            size_t sn) {
+  if (sn == 1) return memchr(p, (unsigned char)sep[0], n);
+  return memmem(p, n, sep, sn);
+}
+
+int tm_reader_record(tm_reader *r, const char *sep, size_t seplen,
+                     const char **rec, size_t *len) {
+  if (r->err) return -1;
+  if (seplen == 0) return rd_seterr(r, EINVAL, NULL);
+  for (;;) {
+    size_t have = r->end - r->beg;
+    size_t from = r->scanned;
+    const char *hit = find_sep(r->buf + r->beg + from, have - from, sep,
+                               seplen);
+    if (hit != NULL) {
+      size_t n = (size_t)(hit - (r->buf + r->beg)) + seplen;
+      *rec = r->buf + r->beg;
+      *len = n;
+      r->beg += n;
+      r->scanned = 0;
+      r->told += n;
+      return 1;
+    }
+    /* a separator may straddle what we have and what comes next */
+    r->scanned = have >= seplen ? have - seplen + 1 : 0;
+    ssize_t got = rd_fill(r);
+    if (got < 0) return -1;
+    if (got == 0) {
+      if (r->end == r->beg) return 0;
+      *rec = r->buf + r->beg;
+      *len = r->end - r->beg;
+      r->told += *len;
+      r->beg = r->end;
+      r->scanned = 0;
+      return 1;
+    }
+  }
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** Spilling: memory first, then an unlinked temporary file
+** ===================================================================== */
+
+/* Bytes of a decompressed file kept in memory before spilling: small,
+** so that a scan of a large compressed log stays in tens of MB. */
+#define SPILL_DECOMPRESSED ((size_t)16 << 20)
+
+typedef struct spill {
+  char *mem;
+  size_t len, cap, limit;
+  int fd;                  /* the temporary file, once spilled */
+  uint64_t size;
+  const char *dir;
+  int err;
+  char msg[256];
+} spill;
+
+static const char *tmp_dir(const tm_source_opts *o) {
+  const char *d = o->tmpdir;
+  if (d == NULL || *d == '\0') d = getenv("TMPDIR");
+  return d != NULL && *d != '\0' ? d : "/tmp";
+}
+
+/* An unlinked file in dir, readable by us only: O_TMPFILE never gives it
+** a name; where the file system lacks it, a fresh name removed at once. */
+static int tmp_open(const char *dir) {
+  int fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+    return fd;
+  size_t n = strlen(dir) + sizeof "/.tome-spill-XXXXXX";
+  char *p = malloc(n);
+  if (p == NULL) { errno = ENOMEM; return -1; }
+  snprintf(p, n, "%s/.tome-spill-XXXXXX", dir);
+  fd = mkostemp(p, O_CLOEXEC);
+  if (fd >= 0) unlink(p);
+  int e = errno;
+  free(p);
+  errno = e;
+  return fd;
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (w == 0) return ENOSPC;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+static void spill_init(spill *s, size_t limit, const char *dir) {
+  memset(s, 0, sizeof *s);
+  s->limit = limit;
+  s->fd = -1;
+  s->dir = dir;
+}
+
+static int spill_fail(spill *s, int err) {
+  s->err = err;
+  snprintf(s->msg, sizeof s->msg, "cannot spill into a temporary file in "
+           "%s after %llu bytes: %s", s->dir, (unsigned long long)s->size,
+           strerror(err));
+  return err;
+}
+
+/* The bytes in memory move to a new temporary file. */
+static int spill_to_file(spill *s) {
+  s->fd = tmp_open(s->dir);
+  if (s->fd < 0) return spill_fail(s, errno);
+  int e = write_all(s->fd, s->mem, s->len);
+  free(s->mem);
+  s->mem = NULL;
+  s->len = s->cap = 0;
+  return e != 0 ? spill_fail(s, e) : 0;
+}
+
+static int spill_add(spill *s, const char *p, size_t n) {
+  if (s->fd < 0 && n > s->limit - s->len) {
+    int e = spill_to_file(s);
+    if (e != 0) return e;
+  }
+  if (s->fd >= 0) {
+    int e = write_all(s->fd, p, n);
+    if (e != 0) return spill_fail(s, e);
+    s->size += n;
+    return 0;
+  }
+  if (n > s->cap - s->len) {
+    size_t cap = s->cap ? s->cap : (size_t)1 << 16;
+    while (cap - s->len < n) cap *= 2;
+    if (cap > s->limit) cap = s->limit;
+    char *nb = realloc(s->mem, cap);
+    if (nb == NULL) return spill_fail(s, ENOMEM);
+    s->mem = nb;
+    s->cap = cap;
+  }
+  memcpy(s->mem + s->len, p, n);
+  s->len += n;
+  s->size += n;
+  return 0;
+}
+
+static void spill_discard(spill *s) {
+  free(s->mem);
+  s->mem = NULL;
+  if (s->fd >= 0) close(s->fd);   /* unlinked: the bytes go with it */
+  s->fd = -1;
+}
+
+/* Hand the bytes to m (read-only, or private and writable for "c"). */
+static int spill_map(spill *s, tm_mapping *m, int mode) {
+  if (s->fd >= 0) {
+    int fd = s->fd;
+    s->fd = -1;
+    return tm_map_fd(m, fd, mode);
+  }
+  if (s->mem == NULL) {
+    s->mem = malloc(1);
+    if (s->mem == NULL) return ENOMEM;
+    s->cap = 1;
+  }
+  tm_map_adopt(m, s->mem, s->len, s->cap, mode);
+  s->mem = NULL;
+  return 0;
+}
+/* }==================================================================== */
+
+/* {====================================================================
+** Maps of any source
+** ===================================================================== */
+
+static const char *rd_detail(const tm_reader *r) {
+  const char *msg = tm_reader_error(r);
+  size_t n = strlen(r->name);
+  if (msg != NULL && strncmp(msg, r->name, n) == 0 && msg[n] == ':')
+    return msg + n + 2;
+  return msg != NULL ? msg : "";
+}
+
+/* Read the whole stream of r into a spill, then map it. */
+static int read_spilled(tm_reader *r, tm_mapping *m, int mode, size_t limit,
+                        const char *dir, tm_source_info *info) {
+  spill s;
+  const char *p;
+  ptrdiff_t n;
+  int e = 0;
+  spill_init(&s, limit, dir);
+  while ((n = tm_reader_next(r, &p)) != 0) {
+    if (n < 0) {
+      if (tm_reader_errno(r) == EINTR) continue;
+      e = tm_reader_errno(r);
+      snprintf(info->msg, sizeof info->msg, "%s", rd_detail(r));
+      break;
+    }
+    if ((e = spill_add(&s, p, (size_t)n)) != 0) {
+      snprintf(info->msg, sizeof info->msg, "%s", s.msg);
+      break;
+    }
+  }
+  info->fmt = tm_reader_format(r);
+  info->spilled = s.fd >= 0;
+  if (e == 0) e = spill_map(&s, m, mode);
+  spill_discard(&s);
+  return e;
+}
+
+static int same_file(const struct stat *a, const struct stat *b) {
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+         a->st_size == b->st_size &&
+         a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+         a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* A compressed regular file: decompress it whole (fd is ours). */
+static int open_compressed(tm_mapping *m, int fd, const struct stat *st,
+                           const tm_source_opts *o, const char *path,
+                           tm_source_info *info) {
+  tm_reader *r;
+  struct stat after;
+  int e = tm_reader_fdopen(&r, fd, 1, path, 0);
+  if (e != 0) { close(fd); return e; }
+  e = read_spilled(r, m, TM_MODE_R, o->memory ? o->memory
+                   : SPILL_DECOMPRESSED, tmp_dir(o), info);
+  if (e == 0 && (fstat(fd, &after) != 0 || !same_file(st, &after))) {
+    tm_map_close(m);
+    e = EIO;
+    snprintf(info->msg, sizeof info->msg, "the file changed while it was "
+             "being decompressed");
+  }
+  tm_reader_close(r);
+  return e;
+}
+
+/* Opening as tm_map_open does: "-" is standard input; "r+" needs a file
+** its writes can reach. */
+static int source_fd(const char *path, int mode, int *fd, int *isstdin) {
+  *isstdin = strcmp(path, "-") == 0;
+  if (*isstdin) {
+    if (mode == TM_MODE_RW) return ESPIPE;
+    *fd = dup(STDIN_FILENO);
+    return *fd < 0 ? errno : 0;
+  }
+  if (mode == TM_MODE_RW) {
+    /* writes cannot reach a pipe or a device, and opening a FIFO for
+    ** writing too would make us wait for our own end-of-file */
+    struct stat st;
+    if (stat(path, &st) != 0) return errno;
+    if (S_ISDIR(st.st_mode)) return EISDIR;
+    if (!S_ISREG(st.st_mode)) return ESPIPE;
+  }
+  *fd = open(path, (mode == TM_MODE_RW ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  return *fd < 0 ? errno : 0;
+}
+
+int tm_source_open(tm_mapping *m, const char *path, int mode,
+                   const tm_source_opts *o, tm_source_info *info) {
+  static const tm_source_opts defaults;
+  struct stat st;
+  int fd = -1, isstdin;
+  if (o == NULL) o = &defaults;
+  memset(info, 0, sizeof *info);
+  info->workers = 1;
+  memset(m, 0, sizeof *m);
+  m->fd = -1;
+  int e = source_fd(path, mode, &fd, &isstdin);
+  if (e != 0) return e;
+  if (fstat(fd, &st) != 0) { e = errno; close(fd); return e; }
+  if (S_ISDIR(st.st_mode)) { close(fd); return EISDIR; }
+  /* standard input already read from (`read x; tome -n ...`): what is
+  ** left of it, as cat or awk would see it */
+  off_t at = isstdin ? lseek(fd, 0, SEEK_CUR) : 0;
+  if (S_ISREG(st.st_mode) && st.st_size > 0 && at <= 0) {
+    unsigned char head[TM_SNIFF_MAX];
+    ssize_t n = o->raw ? 0 : pread(fd, head, sizeof head, 0);
+    int fmt = n > 0 ? tm_format_sniff(head, (size_t)n) : TM_FMT_PLAIN;
+    if (fmt > TM_FMT_PLAIN) {
+      info->fmt = fmt;
+      if (mode != TM_MODE_R) {
+        close(fd);
+        snprintf(info->msg, sizeof info->msg, "%s data opens read-only "
+                 "(mode \"r\"); open it with decompress = false for the "
+                 "raw bytes", tm_format_name(fmt));
+        return EROFS;
+      }
+      return open_compressed(m, fd, &st, o, path, info);
+    }
+    return tm_map_fd(m, fd, mode);
+  }
+  if (mode == TM_MODE_RW) return tm_map_fd(m, fd, mode);
+  /* pipes, FIFOs, devices, /proc files: read as a stream, spilled */
+  tm_reader *r;
+  e = tm_reader_fdopen(&r, fd, 1, path, o->raw ? TM_READ_RAW : 0);
+  if (e != 0) { close(fd); return e; }
+  e = read_spilled(r, m, mode, o->memory ? o->memory : TM_SPILL_MEMORY,
+                   tmp_dir(o), info);
+  tm_reader_close(r);
+  return e;
+}
+/* }==================================================================== */
