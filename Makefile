@@ -93,6 +93,7 @@ test: deps
 	$(MAKE) --no-print-directory asan
 	$(MAKE) --no-print-directory test-asan
 	$(MAKE) --no-print-directory fuzz-slice
+	$(MAKE) --no-print-directory fuzz-decode-slice
 	$(MAKE) --no-print-directory lint
 
 test-normal: all
@@ -135,9 +136,32 @@ fuzz-slice: $(FUZZ) build/fuzz/corpus
 	@$(FUZZ) -seed=1 -runs=200000 $(FUZZ_FLAGS) build/fuzz/corpus \
 	  > build/fuzz/slice.log 2>&1 || { tail -60 build/fuzz/slice.log; exit 1; }
 	@tail -1 build/fuzz/slice.log
-fuzz: $(FUZZ) build/fuzz/corpus
+fuzz: $(FUZZ) build/fuzz/corpus fuzz-decode
 	$(FUZZ) -runs=$${FUZZ_RUNS:-10000000} $(FUZZ_FLAGS) \
 	  -print_final_stats=1 build/fuzz/corpus
+# }======
+
+# {====== fuzzing: tome.decode on untrusted bytes ======
+DFUZZ := build/fuzz/decode_fuzz
+DFUZZ_FLAGS := -max_len=4096 -timeout=10
+$(DFUZZ): fuzz/decode_fuzz.c src/codec.c src/codec.h
+	@mkdir -p build/fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O2 -Wall -Wextra \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -I$(LUA_INC) -Isrc -o $@ fuzz/decode_fuzz.c src/codec.c $(LUA_LIB) -lm
+build/fuzz/dcorpus: fuzz/decode_seeds.lua
+	@mkdir -p $@
+	lua5.4 fuzz/decode_seeds.lua $@
+.PHONY: fuzz-decode fuzz-decode-slice
+# a seeded slice in make test; `make fuzz` (or fuzz-decode) runs 10 million
+fuzz-decode-slice: $(DFUZZ) build/fuzz/dcorpus
+	@echo "fuzz: 200000 seeded cases of the decoder"
+	@$(DFUZZ) -seed=1 -runs=200000 $(DFUZZ_FLAGS) build/fuzz/dcorpus \
+	  > build/fuzz/dslice.log 2>&1 || { tail -60 build/fuzz/dslice.log; exit 1; }
+	@tail -1 build/fuzz/dslice.log
+fuzz-decode: $(DFUZZ) build/fuzz/dcorpus
+	$(DFUZZ) -runs=$${FUZZ_RUNS:-10000000} $(DFUZZ_FLAGS) \
+	  -print_final_stats=1 build/fuzz/dcorpus
 # }======
 
 demo: deps

@@ -144,12 +144,14 @@ describe("tome.parallel", function()
 
   it("refuses results that cannot cross states", function()
     local m = tome.wrap("a\n")
-    H.raises("cannot move a function between Lua states",
+    H.raises("result: function cannot be encoded",
       tome.parallel, m, function() return print end)
-    H.raises("cannot move a userdata between Lua states",
-      tome.parallel, m, function(v) return v end)
-    H.raises("table nested too deep (or a cycle)",
+    H.raises("result.list[2]: userdata cannot be encoded",
+      tome.parallel, m, function(v) return { list = { 1, v } } end)
+    H.raises("result[1]: a cycle (this table is also result)",
       tome.parallel, m, function() local t = {} t[1] = t return t end)
+    H.raises("tome.parallel: opts.arg.f: function cannot be encoded",
+      tome.parallel, m, function() end, { arg = { f = print } })
   end)
 
   it("checks its options", function()

@@ -2,12 +2,13 @@
 ** lparallel.c -- tome.parallel(src, fn [, opts]): fn(view) on chunks of
 ** src in worker threads, one lua_State each.  Chunks end just after a
 ** separator, so no record is cut.  fn travels as bytecode (lua_dump), so
-** it may not capture locals; results travel as a flat byte encoding
-** (nil, booleans, numbers, strings and tables of them) and are rebuilt in
-** the caller's state, in chunk order.
+** it may not capture locals; results travel in codec.c's encoding (nil,
+** booleans, numbers, strings and tables of them) and are rebuilt in the
+** caller's state, in chunk order.
 */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,155 +17,15 @@
 
 #include "lauxlib.h"
 #include "lualib.h"
+#include "codec.h"
 #include "lparallel.h"
 #include "progress.h"
 #include "scan.h"
 
-/* {====================================================================
-** A growable byte buffer (bytecode, encoded values, messages)
-** ===================================================================== */
-
-typedef struct bytes {
-  char *p;
-  size_t n, cap;
-} bytes;
-
-static int bytes_add(bytes *b, const void *src, size_t n) {
-  if (n > b->cap - b->n) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap - b->n < n) {
-      if (cap > SIZE_MAX / 2) return 0;
-      cap *= 2;
-    }
-    char *np = realloc(b->p, cap);
-    if (np == NULL) return 0;
-    b->p = np;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->n, src, n);
-  b->n += n;
-  return 1;
-}
-
 static int dump_writer(lua_State *L, const void *p, size_t n, void *ud) {
   (void)L;
-  return bytes_add((bytes *)ud, p, n) ? 0 : 1;
+  return tm_buf_add((tm_buf *)ud, p, n) ? 0 : 1;
 }
-/* }==================================================================== */
-
-/* {====================================================================
-** Moving values between states: encode in one, decode in the other
-** ===================================================================== */
-
-enum { V_NIL, V_FALSE, V_TRUE, V_INT, V_FLT, V_STR, V_TABLE, V_END };
-
-#define MAXDEPTH 100
-
-/* Encode the value at idx; returns NULL or an error message (pushed). */
-static const char *encode(lua_State *L, int idx, bytes *b, int depth) {
-  unsigned char tag;
-  idx = lua_absindex(L, idx);
-  switch (lua_type(L, idx)) {
-    case LUA_TNIL: tag = V_NIL; break;
-    case LUA_TBOOLEAN: tag = lua_toboolean(L, idx) ? V_TRUE : V_FALSE; break;
-    case LUA_TNUMBER: {
-      if (lua_isinteger(L, idx)) {
-        lua_Integer i = lua_tointeger(L, idx);
-        tag = V_INT;
-        if (!bytes_add(b, &tag, 1) || !bytes_add(b, &i, sizeof i)) goto nomem;
-      } else {
-        lua_Number x = lua_tonumber(L, idx);
-        tag = V_FLT;
-        if (!bytes_add(b, &tag, 1) || !bytes_add(b, &x, sizeof x)) goto nomem;
-      }
-      return NULL;
-    }
-    case LUA_TSTRING: {
-      size_t n;
-      const char *s = lua_tolstring(L, idx, &n);
-      tag = V_STR;
-      if (!bytes_add(b, &tag, 1) || !bytes_add(b, &n, sizeof n) ||
-          !bytes_add(b, s, n))
-        goto nomem;
-      return NULL;
-    }
-    case LUA_TTABLE: {
-      if (depth >= MAXDEPTH)
-        return lua_pushfstring(L, "table nested too deep (or a cycle) "
-                               "in a result");
-      luaL_checkstack(L, 4, "result too deep");
-      tag = V_TABLE;
-      if (!bytes_add(b, &tag, 1)) goto nomem;
-      lua_pushnil(L);
-      while (lua_next(L, idx)) {
-        const char *e = encode(L, -2, b, depth + 1);
-        if (e == NULL) e = encode(L, -1, b, depth + 1);
-        if (e != NULL) {
-          lua_replace(L, -3);  /* keep the message, drop key and value */
-          lua_pop(L, 1);
-          return lua_tostring(L, -1);
-        }
-        lua_pop(L, 1);
-      }
-      tag = V_END;
-      if (!bytes_add(b, &tag, 1)) goto nomem;
-      return NULL;
-    }
-    default:
-      return lua_pushfstring(L, "cannot move a %s between Lua states "
-                             "(results may be nil, booleans, numbers, "
-                             "strings and tables of them)",
-                             luaL_typename(L, idx));
-  }
-  if (!bytes_add(b, &tag, 1)) goto nomem;
-  return NULL;
-nomem:
-  return lua_pushliteral(L, "not enough memory");
-}
-
-/* Decode one value at *p into L (trusted input: we wrote it). */
-static void decode(lua_State *L, const char **p) {
-  unsigned char tag = (unsigned char)*(*p)++;
-  switch (tag) {
-    case V_NIL: lua_pushnil(L); break;
-    case V_FALSE: lua_pushboolean(L, 0); break;
-    case V_TRUE: lua_pushboolean(L, 1); break;
-    case V_INT: {
-      lua_Integer i;
-      memcpy(&i, *p, sizeof i);
-      *p += sizeof i;
-      lua_pushinteger(L, i);
-      break;
-    }
-    case V_FLT: {
-      lua_Number x;
-      memcpy(&x, *p, sizeof x);
-      *p += sizeof x;
-      lua_pushnumber(L, x);
-      break;
-    }
-    case V_STR: {
-      size_t n;
-      memcpy(&n, *p, sizeof n);
-      *p += sizeof n;
-      lua_pushlstring(L, *p, n);
-      *p += n;
-      break;
-    }
-    default: {  /* V_TABLE */
-      luaL_checkstack(L, 4, "result too deep");
-      lua_newtable(L);
-      while ((unsigned char)**p != V_END) {
-        decode(L, p);
-        decode(L, p);
-        lua_rawset(L, -3);
-      }
-      (*p)++;
-      break;
-    }
-  }
-}
-/* }==================================================================== */
 
 /* {====================================================================
 ** The job: chunks, workers, results
@@ -172,15 +33,15 @@ static void decode(lua_State *L, const char **p) {
 
 typedef struct chunk {
   size_t off, len;      /* in map offsets */
-  bytes result;         /* encoded result, or the error message */
+  tm_buf result;         /* encoded result, or the error message */
   int failed;
 } chunk;
 
 typedef struct job {
   tm_mapping mp;        /* a copy of the caller's mapping (borrowed) */
   lua_CFunction preload;  /* registers tome in a worker's state */
-  bytes code;           /* fn as bytecode */
-  bytes arg;            /* opts.arg, encoded */
+  tm_buf code;           /* fn as bytecode */
+  tm_buf arg;            /* opts.arg, encoded */
   chunk *chunks;
   size_t nchunks;
   pthread_mutex_t lock;
@@ -202,7 +63,7 @@ static int take(job *jb, size_t *k) {
 
 static void fail(job *jb, chunk *c, const char *msg) {
   c->result.n = 0;
-  bytes_add(&c->result, msg, strlen(msg));
+  tm_buf_add(&c->result, msg, strlen(msg));
   c->failed = 1;
   pthread_mutex_lock(&jb->lock);
   jb->stop = 1;
@@ -219,19 +80,20 @@ static int traceback(lua_State *L) {
 
 /* Run fn on one chunk in the worker's state. */
 static void run_chunk(lua_State *L, job *jb, chunk *c) {
-  const char *p = jb->arg.p;
   int base = lua_gettop(L);
   lua_pushcfunction(L, traceback);
   lua_pushvalue(L, 1);                    /* fn */
   tm_l_pushborrowed(L, &jb->mp, c->off, c->len);
-  if (jb->arg.n > 0) decode(L, &p);
-  else lua_pushnil(L);
-  if (lua_pcall(L, 2, 1, base + 1) != LUA_OK) {
+  if (jb->arg.n == 0) lua_pushnil(L);
+  else if (!tm_decode(L, jb->arg.p, jb->arg.n)) {
     fail(jb, c, lua_tostring(L, -1));
-  } else {
-    const char *e = encode(L, -1, &c->result, 0);
-    if (e != NULL) fail(jb, c, e);
+    lua_settop(L, base);
+    return;
   }
+  if (lua_pcall(L, 2, 1, base + 1) != LUA_OK)
+    fail(jb, c, lua_tostring(L, -1));
+  else if (!tm_encode(L, -1, &c->result, "result"))
+    fail(jb, c, lua_tostring(L, -1));
   lua_settop(L, base);
 }
 
@@ -285,6 +147,30 @@ static void *work(job *jb) {
 /* {====================================================================
 ** tome.parallel
 ** ===================================================================== */
+
+/* The CPUs this process may run on: its affinity mask (which taskset,
+** cpusets and Slurm's task/affinity narrow, while sysconf counts every
+** CPU of the node), capped by SLURM_CPUS_PER_TASK when Slurm sets it
+** (with task/none a 1-CPU task still sees every CPU). */
+static long cpus(void) {
+  long n = 0;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+  if (n <= 0) n = sysconf(_SC_NPROCESSORS_ONLN);
+  const char *s = getenv("SLURM_CPUS_PER_TASK");
+  if (s != NULL) {
+    char *end;
+    long k = strtol(s, &end, 10);
+    if (end != s && *end == '\0' && k > 0 && k < n) n = k;
+  }
+  if (n > 1024) n = 1024;
+  return n > 0 ? n : 1;
+}
+
+static int t_cpus(lua_State *L) {
+  lua_pushinteger(L, cpus());
+  return 1;
+}
 
 /* fn may have no upvalue but _ENV: locals cannot cross states. */
 static void check_upvalues(lua_State *L, int idx) {
@@ -419,6 +305,12 @@ static int run_workers(job *jb, size_t nworkers, tm_progress *pg,
   return 0;
 }
 
+/* Push chunk i's result (encoded by the worker). */
+static void push_result(lua_State *L, job *jb, size_t i) {
+  if (!tm_decode(L, jb->chunks[i].result.p, jb->chunks[i].result.n))
+    luaL_error(L, "tome.parallel: %s", lua_tostring(L, -1));
+}
+
 /* Results back in the caller: a list, or folded with opts.reduce. */
 static int push_results(lua_State *L, job *jb, int reduce) {
   if (reduce) {
@@ -426,21 +318,18 @@ static int push_results(lua_State *L, job *jb, int reduce) {
       lua_pushnil(L);
       return 1;
     }
-    const char *p = jb->chunks[0].result.p;
-    decode(L, &p);
+    push_result(L, jb, 0);
     for (size_t i = 1; i < jb->nchunks; i++) {
       lua_pushvalue(L, reduce);
       lua_insert(L, -2);
-      p = jb->chunks[i].result.p;
-      decode(L, &p);
+      push_result(L, jb, i);
       lua_call(L, 2, 1);
     }
     return 1;
   }
   lua_createtable(L, (int)jb->nchunks, 1);
   for (size_t i = 0; i < jb->nchunks; i++) {
-    const char *p = jb->chunks[i].result.p;
-    decode(L, &p);
+    push_result(L, jb, i);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   lua_pushinteger(L, (lua_Integer)jb->nchunks);
@@ -467,8 +356,7 @@ static int t_parallel(lua_State *L) {
   ** resized by it, so it is resolved last, right before it is cut. */
   check_upvalues(L, 2);
   luaL_argcheck(L, lua_isnoneornil(L, 3) || opts, 3, "table expected");
-  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  optfield_int(L, opts, "workers", ncpu > 0 ? ncpu : 1, &nw);
+  optfield_int(L, opts, "workers", cpus(), &nw);
   if (nw < 1 || nw > 1024)
     return luaL_error(L, "tome.parallel: opts.workers must be 1 to 1024");
   optfield_int(L, opts, "chunks", nw * 4, &nchunks);
@@ -498,10 +386,8 @@ static int t_parallel(lua_State *L) {
   if (lua_dump(L, dump_writer, &jb->code, 0) != 0)
     return luaL_error(L, "not enough memory");
   lua_pop(L, 1);
-  if (argidx) {
-    const char *e = encode(L, argidx, &jb->arg, 0);
-    if (e != NULL) return luaL_error(L, "tome.parallel: opts.arg: %s", e);
-  }
+  if (argidx && !tm_encode(L, argidx, &jb->arg, "opts.arg"))
+    return luaL_error(L, "tome.parallel: %s", lua_tostring(L, -1));
   tm_l_range(L, 1, &r);
   jb->mp = r.map->mp;
   int err = make_chunks(L, &r, sep, sn, (size_t)nchunks, &jb->chunks,
@@ -534,4 +420,6 @@ void tm_l_openparallel(lua_State *L, lua_CFunction preload) {
   lua_pushcfunction(L, preload);
   lua_pushcclosure(L, t_parallel, 2);
   lua_setfield(L, -2, "parallel");
+  lua_pushcfunction(L, t_cpus);
+  lua_setfield(L, -2, "cpus");
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lauxlib.h"
+#include "codec.h"
 #include "lmap.h"
 #include "lmatch.h"
 #include "lparallel.h"
@@ -24,6 +25,7 @@ int luaopen_tome(lua_State *L) {
   tm_l_openmatch(L);
   tm_l_openwriter(L);
   tm_l_openparallel(L, preload_all);
+  tm_l_opencodec(L);
   lua_pushliteral(L, TOME_VERSION);
   lua_setfield(L, -2, "version");
   return 1;

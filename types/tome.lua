@@ -131,6 +131,31 @@ function tome.output(path) end
 ---@return any
 function tome.parallel(src, fn, opts) end
 
+---The number of CPUs this process may run on (its affinity mask, as taskset
+---and cpusets narrow it), capped by SLURM_CPUS_PER_TASK when set: the
+---default number of tome.parallel's workers.
+---@return integer
+---@nodiscard
+function tome.cpus() end
+
+---Encode `v` (nil, booleans, numbers, strings and tables of them) in the
+---portable, versioned layout tome.parallel and shard parts use: a header
+---(magic, version, length, checksum), then fixed little-endian fields.
+---Raises an error naming the path from `name` (default "value") to what
+---cannot be encoded: `"value.list[3]: function cannot be encoded ..."`.
+---@param v tome.portable
+---@param name? string
+---@return string
+---@nodiscard
+function tome.encode(v, name) end
+
+---Decode what tome.encode wrote.  Truncated, damaged or hostile bytes
+---raise an error ("tome.decode: corrupt data: ...").
+---@param s string
+---@return tome.portable
+---@nodiscard
+function tome.decode(s) end
+
 ---`"map"`, `"view"`, `"closed map"`, or nil for anything else.
 ---@param x any
 ---@return "map"|"view"|"closed map"|nil
