@@ -272,42 +272,70 @@ local function by_value(a, b)
   return label_less(a.label, b.label)
 end
 
--- The rows of bars' argument: a list of {label, value} pairs or of plain
--- numbers (labelled 1, 2, ...), or a table of label = count.
-local function collect_rows(t)
+-- The rows of a list of {label, value} pairs or of plain numbers
+-- (labelled 1, 2, ...), in the list's order.
+local function list_rows(t)
   local rows = {}
-  if rawget(t, 1) ~= nil then
-    for i, e in ipairs(t) do
-      local label, value
-      if type(e) == "table" then
-        label, value = e[1], e[2]
-        if label == nil then
-          fail("entry %d has no label ({label, value} expected)", i)
-        end
-      elseif type(e) == "number" then
-        label, value = i, e
-      else
-        fail("entry %d is a %s ({label, value} or a number expected)", i,
-             type(e))
+  for i, e in ipairs(t) do
+    local label, value
+    if type(e) == "table" then
+      label, value = e[1], e[2]
+      if label == nil then
+        fail("entry %d has no label ({label, value} expected)", i)
       end
-      label = label_of(label)
-      check_value(value, ("value of %q"):format(label), true)
-      rows[i] = { label = label, value = value, order = i }
+    elseif type(e) == "number" then
+      label, value = i, e
+    else
+      fail("entry %d is a %s ({label, value} or a number expected)", i,
+           type(e))
     end
-    return rows, true
+    label = label_of(label)
+    check_value(value, ("value of %q"):format(label), true)
+    rows[i] = { label = label, value = value, order = i }
   end
-  for k, v in pairs(t) do
-    local label = label_of(k)
-    check_value(v, ("value of %q"):format(label), true)
-    rows[#rows + 1] = { label = label, value = v }
-  end
-  return rows, false
+  return rows
 end
 
--- Keep the 'top' largest rows (ties by label), fold the rest into one
--- "(N others)" row, and order what is kept.
-local function select_rows(ctx, rows, is_list)
-  local opts = ctx.opts
+-- Insert row r into 'kept' (sorted by by_value), keeping at most 'top'
+-- rows; returns the row that fell off the end, if any.
+local function keep(kept, r, top)
+  local i = #kept
+  kept[i + 1] = r
+  while i >= 1 and by_value(r, kept[i]) do
+    kept[i + 1], kept[i] = kept[i], r
+    i = i - 1
+  end
+  if #kept > top then return table.remove(kept) end
+end
+
+-- One pass over a table of label = count: the 'top' largest rows (all
+-- when top is false) and the sum and number of the others.  Only the
+-- candidates become rows, so a table of many labels costs little more
+-- than the pass.
+local function map_rows(t, top)
+  local kept, total, rest, nrest = {}, 0, 0, 0
+  local floorv = -1            -- below this, a value cannot be kept
+  for k, v in pairs(t) do
+    if type(v) ~= "number" or not (v >= 0 and v < huge) then
+      check_value(v, ("value of %q"):format(label_of(k)), true)
+    end
+    total = total + v
+    if not top then
+      kept[#kept + 1] = { label = label_of(k), value = v }
+    elseif v < floorv then
+      rest, nrest = rest + v, nrest + 1
+    else
+      local out = keep(kept, { label = label_of(k), value = v }, top)
+      if out then
+        rest, nrest = rest + out.value, nrest + 1
+        floorv = kept[top].value
+      end
+    end
+  end
+  return kept, total, rest, nrest
+end
+
+local function check_bars_opts(opts, is_list)
   local order = opts.sort
   if order == nil then order = is_list and "none" or "value" end
   if order ~= "value" and order ~= "label" and order ~= "none" then
@@ -318,17 +346,33 @@ local function select_rows(ctx, rows, is_list)
   if top and (math.type(top) ~= "integer" or top < 1) then
     fail("opts.top must be a positive integer or false")
   end
-  local total = 0
-  for _, r in ipairs(rows) do total = total + r.value end
-  local kept, rest = rows, nil
-  if top and #rows > top then
-    table.sort(rows, by_value)
-    kept, rest = {}, { value = 0, n = 0, others = true }
-    for i, r in ipairs(rows) do
-      if i <= top then kept[i] = r
-      else rest.value, rest.n = rest.value + r.value, rest.n + 1 end
-    end
+  return order, top
+end
+
+M.bars = public("chart.bars", function(ctx, t)
+  if type(t) ~= "table" then
+    fail("table of counts expected, got %s", type(t))
   end
+  local is_list = rawget(t, 1) ~= nil
+  local order, top = check_bars_opts(ctx.opts, is_list)
+  local kept, total, rest, nrest
+  if is_list then
+    local rows = list_rows(t)
+    total, rest, nrest = 0, 0, 0
+    for _, r in ipairs(rows) do total = total + r.value end
+    kept = rows
+    if top and #rows > top then
+      table.sort(rows, by_value)
+      kept = {}
+      for i, r in ipairs(rows) do
+        if i <= top then kept[i] = r
+        else rest, nrest = rest + r.value, nrest + 1 end
+      end
+    end
+  else
+    kept, total, rest, nrest = map_rows(t, top)
+  end
+  if #kept == 0 then return "(no data)" end
   if order == "value" then
     table.sort(kept, by_value)
   elseif order == "label" or not is_list then
@@ -336,20 +380,10 @@ local function select_rows(ctx, rows, is_list)
   else
     table.sort(kept, function(a, b) return a.order < b.order end)
   end
-  if rest and opts.others ~= false then
-    rest.label = ("(%d others)"):format(rest.n)
-    kept[#kept + 1] = rest
+  if nrest > 0 and ctx.opts.others ~= false then
+    kept[#kept + 1] = { label = ("(%d others)"):format(nrest), value = rest,
+                        others = true }
   end
-  return kept, total
-end
-
-M.bars = public("chart.bars", function(ctx, t)
-  if type(t) ~= "table" then
-    fail("table of counts expected, got %s", type(t))
-  end
-  local rows, is_list = collect_rows(t)
-  if #rows == 0 then return "(no data)" end
-  local kept, total = select_rows(ctx, rows, is_list)
   return draw_rows(ctx, kept, total)
 end)
 -- }======
@@ -705,8 +739,20 @@ local function bucket_name(step)
   end
 end
 
--- Count the times per second: { [second] = count }, first, last.
-local function count_seconds(times)
+-- Count the times.  Returns the first and last second, how many there
+-- are, and tally(step, b0, n): the counts of the buckets b0 .. b0 + n - 1
+-- of 'step' seconds.  A list of numbers goes to the C helper in two
+-- passes; anything else is counted per second in one pass (a log's
+-- times repeat: the last one read is remembered).
+local function count_times(times)
+  if type(times) == "table" and core then
+    local lo, hi = core.range(times)
+    if lo and lo ~= huge then
+      return floor(lo), floor(hi), #times, function(step, b0, nb)
+        return core.buckets(times, step, b0, nb)
+      end
+    end
+  end
   local per, first, last, n = {}, huge, -huge, 0
   local prev, prevsec
   local function add(t, i)
@@ -738,7 +784,27 @@ local function count_seconds(times)
   else
     fail("list or iterator of times expected, got %s", type(times))
   end
-  return per, first, last, n
+  return first, last, n, function(step, b0, nb)
+    local counts = {}
+    for k = 1, nb do counts[k] = 0 end
+    for sec, c in pairs(per) do
+      local k = sec // step - b0 + 1
+      counts[k] = counts[k] + c
+    end
+    return counts
+  end
+end
+
+-- the smallest bucket size of the ladder that fits 'cols' columns
+local function choose_step(first, last, cols)
+  for _, l in ipairs(LADDER) do
+    if last // l - first // l + 1 <= cols then return l end
+  end
+  local days = 1
+  while last // (86400 * days) - first // (86400 * days) + 1 > cols do
+    days = days * 2
+  end
+  return 86400 * days
 end
 
 local VBLOCKS = { "\u{2581}", "\u{2582}", "\u{2583}", "\u{2584}", "\u{2585}",
@@ -785,7 +851,7 @@ end
 
 M.timeline = public("chart.timeline", function(ctx, times)
   local opts = ctx.opts
-  local per, first, last, n = count_seconds(times)
+  local first, last, n, tally = count_times(times)
   if n == 0 then return "(no data)" end
   local height = opts.height or 10
   if math.type(height) ~= "integer" or height < 1 then
@@ -800,38 +866,23 @@ M.timeline = public("chart.timeline", function(ctx, times)
            .. '"hour", "day" (got %s)', tostring(opts.bucket))
     end
   end
-  local yw = 1
-  local plotw
-  local counts, nb, peak, peakk
-  for _ = 1, 2 do        -- the label width depends on the peak
+  -- the y labels' width depends on the peak, the peak on the bucket
+  -- size, the bucket size on the room left: try until it settles
+  local yw, plotw, counts, nb, peak, peakk, s, b0 = 1
+  for _ = 1, 4 do
     plotw = math.max(ctx.width - yw - 2, 1)
-    local s = step
-    if not s then
-      for _, l in ipairs(LADDER) do
-        if last // l - first // l + 1 <= plotw then s = l break end
-      end
-      s = s or 86400 * math.ceil((last - first + 1) / 86400 / plotw)
-    end
-    local b0 = first // s
+    s = step or choose_step(first, last, plotw)
+    b0 = first // s
     nb = last // s - b0 + 1
-    counts = {}
-    for k = 1, nb do counts[k] = 0 end
-    for sec, c in pairs(per) do
-      local k = sec // s - b0 + 1
-      counts[k] = counts[k] + c
-    end
+    counts = tally(s, b0, nb)
     peak, peakk = 0, 1
     for k = 1, nb do
       if counts[k] > peak then peak, peakk = counts[k], k end
     end
-    step = step or s
-    if yw >= #fmtnum(peak) then
-      first = b0 * s
-      break
-    end
+    if #fmtnum(peak) <= yw then break end
     yw = #fmtnum(peak)
-    step = opts.bucket ~= nil and step or nil
   end
+  step, first = s, b0 * s
   local colw = math.max(1, math.min(plotw // nb, 4))
   local fmt = step >= 86400 and "%Y-%m-%d"
     or (last - first >= 86400 and "%m-%d %H:%M")
