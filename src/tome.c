@@ -8,6 +8,7 @@
 
 #include "lauxlib.h"
 #include "codec.h"
+#include "lchart.h"
 #include "lmap.h"
 #include "lmatch.h"
 #include "lparallel.h"
@@ -26,6 +27,7 @@ int luaopen_tome(lua_State *L) {
   tm_l_openwriter(L);
   tm_l_openparallel(L, preload_all);
   tm_l_opencodec(L);
+  tm_l_openchart(L);     /* tome._chart, for tome.chart */
   lua_pushliteral(L, TOME_VERSION);
   lua_setfield(L, -2, "version");
   return 1;

@@ -871,10 +871,13 @@ M.timeline = public("chart.timeline", function(ctx, times)
   local yw, plotw, counts, nb, peak, peakk, s, b0 = 1
   for _ = 1, 4 do
     plotw = math.max(ctx.width - yw - 2, 1)
-    s = step or choose_step(first, last, plotw)
-    b0 = first // s
-    nb = last // s - b0 + 1
-    counts = tally(s, b0, nb)
+    local s2 = step or choose_step(first, last, plotw)
+    if s2 ~= s then
+      s = s2
+      b0 = first // s
+      nb = last // s - b0 + 1
+      counts = tally(s, b0, nb)
+    end
     peak, peakk = 0, 1
     for k = 1, nb do
       if counts[k] > peak then peak, peakk = counts[k], k end
