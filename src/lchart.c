@@ -220,7 +220,7 @@ static int chart_bin(lua_State *L) {
     lua_rawgeti(L, 2, (lua_Integer)k + 1);
     e[k] = luaL_checknumber(L, -1);
     lua_pop(L, 1);
-    luaL_argcheck(L, k == 0 || e[k] > e[k - 1], 2, "edges must increase");
+    luaL_argcheck(L, k == 0 || e[k] >= e[k - 1], 2, "edges must not decrease");
     cnt[k] = 0;
   }
   n = (lua_Integer)lua_rawlen(L, 1);

@@ -241,7 +241,7 @@ local function draw_rows(ctx, rows, total)
   local minbar = math.max(10, ctx.width // 4)
   local fixed = vw + pw + 2
   if lw + fixed + minbar > ctx.width then
-    lw = math.max(math.min(lw, ctx.width - fixed - minbar), 4)
+    lw = math.min(lw, math.max(ctx.width - fixed - minbar, 4))
   end
   local cells = math.max(ctx.width - lw - fixed, 1)
   for _, r in ipairs(rows) do
@@ -834,14 +834,15 @@ local function axis_labels(first, step, nb, colw, fmt, plotw)
     end
   end
   every = every or step * math.ceil((lw + 2) / colw)
-  local line, col = {}, 0
+  -- the first bucket always has one; two labels are 2 columns apart
+  local line, col = {}, -2
   for k = 0, nb - 1 do
     local t = first + k * step
-    if t % every == 0 then
+    if k == 0 or t % every == 0 then
       local at = k * colw
       local text = date(fmt, t)
-      if at >= col and at + #text <= plotw then
-        line[#line + 1] = (" "):rep(at - col) .. text
+      if at >= col + 2 and at + #text <= plotw then
+        line[#line + 1] = (" "):rep(at - math.max(col, 0)) .. text
         col = at + #text
       end
     end
@@ -934,12 +935,15 @@ M.timeline = public("chart.timeline", function(ctx, times)
     elseif last - first >= 86400 then pfmt = "%Y-%m-%d " .. pfmt end
     local text = ("peak %s at %s"):format(fmtnum(peak),
                                            date(pfmt, first + (peakk - 1) * step))
+    -- the mark under the peak's column, the text beside it where it fits
     local mark = paint(ctx, "peak", ax[5])
     if at + 2 + #text <= ctx.width then
       lines[#lines + 1] = (" "):rep(at) .. mark .. " " .. text
+    elseif at >= #text + 1 then
+      lines[#lines + 1] = (" "):rep(at - #text - 1) .. text .. " " .. mark
     else
-      lines[#lines + 1] = (" "):rep(math.max(at - #text - 1, 0)) .. text
-        .. " " .. mark
+      lines[#lines + 1] = (" "):rep(at) .. mark
+      lines[#lines + 1] = text
     end
   end
   return concat(lines, "\n")
