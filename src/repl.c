@@ -46,6 +46,7 @@ typedef struct repl {
   int edit;        /* reading through the line editor? */
   int histidx;     /* stack index of the history file's path, or 0 */
   int modidx;      /* stack index of the tome.repl module, or 0 */
+  int chart;       /* the chunk came as ":chart EXPR" */
 } repl;
 
 
@@ -432,6 +433,19 @@ static int repl_compile(repl *r) {
   }
 }
 
+/* ":chart EXPR" (the line on top): the text becomes EXPR, whose values
+** go through tome.chart's show before they are printed. */
+#define REPL_CHART ":chart"
+static int repl_ischart(lua_State *L) {
+  const char *line = lua_tostring(L, -1);
+  size_t n = sizeof REPL_CHART - 1;
+  if (strncmp(line, REPL_CHART, n) != 0 || (line[n] != ' ' && line[n] != '\0'))
+    return 0;
+  lua_pushstring(L, line + n + (line[n] == ' '));
+  lua_replace(L, -2);
+  return 1;
+}
+
 /* Read and compile one chunk.  Pushes the function (LUA_OK) or an error
 ** message (a Lua error status); returns REPL_CANCEL or REPL_EOF,
 ** pushing nothing. */
@@ -446,10 +460,15 @@ static int repl_read(repl *r) {
     lua_concat(L, 2);
     lua_remove(L, -2);
   }
+  r->chart = repl_ischart(L);
   status = repl_compile(r);
   if (status == REPL_CANCEL) {
     lua_pop(L, 1);                      /* the unfinished chunk */
     return REPL_CANCEL;
+  }
+  if (r->chart) {                       /* remembered as typed */
+    lua_pushfstring(L, REPL_CHART " %s", lua_tostring(L, -2));
+    lua_replace(L, -3);
   }
   repl_history_add(r, lua_tostring(L, -2));
   lua_remove(L, -2);                    /* the chunk's text */
@@ -493,6 +512,26 @@ static void repl_print(repl *r, int mark) {
   }
 }
 
+/* Replace the values above 'mark' by tome.chart.show(values...), run
+** like a chunk (its errors are reported as the chunk's). */
+static int repl_callchart(lua_State *L) {
+  int n = lua_gettop(L);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "tome.chart");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "show");
+  lua_replace(L, -2);
+  lua_insert(L, 1);
+  lua_call(L, n, 1);
+  return 1;
+}
+
+static int repl_chart(repl *r, int mark) {
+  lua_pushcfunction(r->L, repl_callchart);
+  lua_insert(r->L, mark + 1);
+  return r->docall(r->L, lua_gettop(r->L) - mark - 1, 1);
+}
+
 void tm_repl(lua_State *L, tm_docall_fn docall) {
   repl r;
   struct sigaction oldint;
@@ -517,6 +556,8 @@ void tm_repl(lua_State *L, tm_docall_fn docall) {
       break;
     if (status == LUA_OK)
       status = docall(L, 0, LUA_MULTRET);
+    if (status == LUA_OK && r.chart)
+      status = repl_chart(&r, mark);
     if (status == LUA_OK)
       repl_print(&r, mark);
     else

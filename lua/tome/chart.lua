@@ -893,8 +893,9 @@ M.timeline = public("chart.timeline", function(ctx, times)
     or (step < 60 and "%H:%M:%S") or "%H:%M"
   local lines = {}
   local what = opts.what or "events"
-  local t1, t2 = date("%Y-%m-%d %H:%M", first), date("%Y-%m-%d %H:%M", last)
-  if t2:sub(1, 10) == t1:sub(1, 10) then t2 = t2:sub(12) end
+  local tfmt = step >= 86400 and "%Y-%m-%d" or "%Y-%m-%d %H:%M"
+  local t1, t2 = date(tfmt, first), date(tfmt, last)
+  if step < 86400 and t2:sub(1, 10) == t1:sub(1, 10) then t2 = t2:sub(12) end
   lines[1] = opts.title and clean(tostring(opts.title))
     or ("%s per %s, %s to %s"):format(what, bucket_name(step), t1, t2)
   local ax = ctx.ascii and { "+", "|", "+", "-", "^" }
@@ -904,7 +905,7 @@ M.timeline = public("chart.timeline", function(ctx, times)
     local c = counts[k]
     local e = peak > 0 and floor(c / peak * height * 8 + 0.5) or 0
     if c > 0 and e < 1 then e = 1 end
-    if ctx.ascii then e = floor(e / 8 + 0.5) * 8 end
+    if ctx.ascii then e = math.max(floor(e / 8 + 0.5), c > 0 and 1 or 0) * 8 end
     eighths[k] = e
   end
   for row = 1, height do
@@ -954,14 +955,14 @@ end)
 
 -- What the REPL's ":chart EXPR" draws: a drawing as it is, bars for a
 -- table (of label = count, of {label, value} pairs, or of numbers).
-function M.show(x, opts)
+M.show = public("chart.show", function(ctx, x)
   if type(x) == "string" then return x end
-  if type(x) == "table" and getmetatable(x) == nil then
-    return M.bars(x, opts)
+  if type(x) ~= "table" then
+    fail("cannot chart a %s (a table of counts expected; chart.hist and "
+         .. "chart.timeline draw numbers and times)", type(x))
   end
-  error(("chart: cannot chart a %s (a table of counts expected; see "
-         .. "chart.hist and chart.timeline)"):format(type(x)), 2)
-end
+  return M.bars(x, ctx.opts)
+end)
 
 setmetatable(M, { __call = function(_, ...) return M.show(...) end })
 -- }======
