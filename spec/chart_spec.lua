@@ -598,6 +598,113 @@ describe("tome.chart in the host", function()
 end)
 -- }======
 
+-- {====== the example scripts ======
+
+describe("the chart examples in scripts/examples", function()
+  teardown(H.cleanup)
+
+  -- tome scripts/examples/NAME.lua ARGS..., ASCII, 60 columns
+  local function example(name, ...)
+    local words = {}
+    for i, a in ipairs { ... } do words[i] = q(a) end
+    return H.sh(("env -u LC_ALL -u LC_CTYPE LANG=C COLUMNS=60 %s %s %s")
+      :format(q(TOME), q("scripts/examples/" .. name .. ".lua"),
+              table.concat(words, " ")))
+  end
+
+  local function gen_log(size, seed)
+    local gen = TOME:match("^(.*)/[^/]+$") .. "/gen_log"
+    local p = H.tmpname(".log")
+    assert(os.execute(("%s -s %d %s %s"):format(q(gen), seed, size, q(p))))
+    return p
+  end
+
+  it("status_chart.lua draws every status with its count and share", function()
+    local log, log2 = gen_log("200K", 7), gen_log("60K", 8)
+    local out, err, code = example("status_chart", log, log2)
+    assert.are.equal(0, code, err)
+    assert.are.equal("", err)
+    local want, total = {}, 0
+    for _, p in ipairs { log, log2 } do
+      for l in io.lines(p) do
+        local f = {}
+        for w in l:gmatch("%S+") do f[#f + 1] = w end
+        want[f[9]] = (want[f[9]] or 0) + 1     -- awk's $9
+        total = total + 1
+      end
+    end
+    local head, rest = out:match("^([^\n]*)\n(.*)\n$")
+    assert.are.equal(("%d requests by status"):format(total), head)
+    local got, order, most = {}, {}, 0
+    for s in pairs(want) do order[#order + 1] = s end
+    table.sort(order)
+    for _, c in pairs(want) do most = math.max(most, c) end
+    local k = 0
+    for l in rest:gmatch("[^\n]+") do
+      k = k + 1
+      local st, c, pct, bar = l:match("^(%d%d%d) +(%d+) +([%d.]+)%% (#+)$")
+      assert.is_truthy(st, "bad line: " .. l)
+      assert.are.equal(order[k], st)
+      got[st] = tonumber(c)
+      assert.are.equal(("%.1f"):format(100 * got[st] / total), pct)
+      -- 60 columns: "200 ", the counts, " 100.0% ", then the bars
+      local cells = 60 - 4 - #tostring(most) - 8
+      assert.are.equal(math.max(1, math.floor(got[st] / most * cells + 0.5)),
+                       #bar)
+    end
+    assert.are.same(want, got)
+  end)
+
+  it("traffic.lua draws requests per minute, the peak marked", function()
+    -- minutes 12:00 .. 12:09 with these counts, written out of order
+    local per = { 2, 3, 5, 4, 9, 3, 2, 1, 0, 2 }
+    local rows = {}
+    for m, n in ipairs(per) do
+      for k = 1, n do
+        rows[#rows + 1] = ('10.0.0.%d - - [10/Oct/2026:12:%02d:%02d +0000] '
+          .. '"GET / HTTP/1.1" 200 5 "-" "curl/8.5.0"'):format(k, m - 1, k * 5)
+      end
+    end
+    rows[#rows + 1] = ""                 -- a blank line: no time
+    table.sort(rows, function(a, b) return a:reverse() < b:reverse() end)
+    local p = H.tmpfile(table.concat(rows, "\n") .. "\n")
+    local out, err, code = example("traffic", p)
+    assert.are.equal(0, code, err)
+    assert.are.equal("", err)
+    local ls = {}
+    for l in out:gmatch("[^\n]*") do ls[#ls + 1] = l end
+    assert.are.equal("requests per minute, 2026-10-10 12:00 to 12:09", ls[1])
+    -- the heights of the 10 columns (4 characters each) in 10 rows
+    local heights = {}
+    for m = 1, 10 do heights[m] = 0 end
+    for r = 2, 11 do
+      local bars = ls[r]:sub(4)
+      for m = 1, 10 do
+        local cell = bars:sub(4 * m - 3, 4 * m)
+        if cell == "####" then heights[m] = heights[m] + 1
+        else assert.is_true(cell == "" or cell == "    ", ls[r]) end
+      end
+    end
+    for m, n in ipairs(per) do
+      local h = n == 0 and 0 or math.max(1, math.floor(n / 9 * 10 + 0.5))
+      assert.are.equal(h, heights[m], "minute " .. (m - 1))
+    end
+    assert.are.equal("0 +" .. ("-"):rep(40), ls[12])
+    assert.are.equal("   12:00   12:02   12:04   12:06   12:08", ls[13])
+    -- under the middle of the 5th column
+    assert.are.equal((" "):rep(3 + 16 + 1) .. "^ peak 9 at 12:04", ls[14])
+    assert.are.equal("(1 values were not times)", ls[15])
+    -- a bucket of 5 minutes: 14 and 8 requests
+    out = example("traffic", "-b", "5m", p)
+    assert.matches("^requests per 5 minutes, .*peak 23 at 12:00", out)
+    local _
+    _, err, code = example("traffic")
+    assert.are.equal(2, code)
+    assert.matches("usage", err)
+  end)
+end)
+-- }======
+
 -- {====== :chart in the REPL, in a terminal ======
 
 if not H.have("tmux") then

@@ -739,8 +739,9 @@ local function bucket_name(step)
   end
 end
 
--- Count the times.  Returns the first and last second, how many there
--- are, and tally(step, b0, n): the counts of the buckets b0 .. b0 + n - 1
+-- Count the times (false ones are skipped: v:fields gives false for a
+-- missing field).  Returns the first and last second, how many there
+-- are, how many were skipped, and tally(step, b0, n): the counts of the buckets b0 .. b0 + n - 1
 -- of 'step' seconds.  A list of numbers goes to the C helper in two
 -- passes; anything else is counted per second in one pass (a log's
 -- times repeat: the last one read is remembered).
@@ -748,16 +749,19 @@ local function count_times(times)
   if type(times) == "table" and core then
     local lo, hi = core.range(times)
     if lo and lo ~= huge then
-      return floor(lo), floor(hi), #times, function(step, b0, nb)
+      return floor(lo), floor(hi), #times, 0, function(step, b0, nb)
         return core.buckets(times, step, b0, nb)
       end
     end
   end
-  local per, first, last, n = {}, huge, -huge, 0
+  local per, first, last, n, skipped = {}, huge, -huge, 0, 0
   local prev, prevsec
   local function add(t, i)
     local sec
-    if t == prev then
+    if t == false then
+      skipped = skipped + 1
+      return
+    elseif t == prev then
       sec = prevsec
     else
       local x = t
@@ -784,7 +788,7 @@ local function count_times(times)
   else
     fail("list or iterator of times expected, got %s", type(times))
   end
-  return first, last, n, function(step, b0, nb)
+  return first, last, n, skipped, function(step, b0, nb)
     local counts = {}
     for k = 1, nb do counts[k] = 0 end
     for sec, c in pairs(per) do
@@ -795,16 +799,19 @@ local function count_times(times)
   end
 end
 
--- the smallest bucket size of the ladder that fits 'cols' columns
-local function choose_step(first, last, cols)
+-- The bucket size: 'min' (opts.bucket) when its buckets fit 'cols'
+-- columns, else the smallest size of the ladder (a multiple of 'min')
+-- that fits, else whole days doubled until they fit.
+local function choose_step(first, last, cols, min)
+  local function fits(l) return last // l - first // l + 1 <= cols end
+  if min and fits(min) then return min end
   for _, l in ipairs(LADDER) do
-    if last // l - first // l + 1 <= cols then return l end
+    if (not min or (l > min and l % min == 0)) and fits(l) then return l end
   end
-  local days = 1
-  while last // (86400 * days) - first // (86400 * days) + 1 > cols do
-    days = days * 2
-  end
-  return 86400 * days
+  local l = (min == nil or 86400 % min == 0) and math.max(min or 0, 86400)
+    or min
+  while not fits(l) do l = l * 2 end
+  return l
 end
 
 local VBLOCKS = { "\u{2581}", "\u{2582}", "\u{2583}", "\u{2584}", "\u{2585}",
@@ -852,7 +859,7 @@ end
 
 M.timeline = public("chart.timeline", function(ctx, times)
   local opts = ctx.opts
-  local first, last, n, tally = count_times(times)
+  local first, last, n, skipped, tally = count_times(times)
   if n == 0 then return "(no data)" end
   local height = opts.height or 10
   if math.type(height) ~= "integer" or height < 1 then
@@ -872,7 +879,7 @@ M.timeline = public("chart.timeline", function(ctx, times)
   local yw, plotw, counts, nb, peak, peakk, s, b0 = 1
   for _ = 1, 4 do
     plotw = math.max(ctx.width - yw - 2, 1)
-    local s2 = step or choose_step(first, last, plotw)
+    local s2 = choose_step(first, last, plotw, step)
     if s2 ~= s then
       s = s2
       b0 = first // s
@@ -903,9 +910,11 @@ M.timeline = public("chart.timeline", function(ctx, times)
   local eighths = {}
   for k = 1, nb do
     local c = counts[k]
-    local e = peak > 0 and floor(c / peak * height * 8 + 0.5) or 0
+    -- eighths of a row, rounded (whole rows in ASCII); never 0 for c > 0
+    local unit = ctx.ascii and 1 or 8
+    local e = peak > 0 and floor(c / peak * height * unit + 0.5) or 0
     if c > 0 and e < 1 then e = 1 end
-    if ctx.ascii then e = math.max(floor(e / 8 + 0.5), c > 0 and 1 or 0) * 8 end
+    e = e * (8 // unit)
     eighths[k] = e
   end
   for row = 1, height do
@@ -946,6 +955,9 @@ M.timeline = public("chart.timeline", function(ctx, times)
       lines[#lines + 1] = (" "):rep(at) .. mark
       lines[#lines + 1] = text
     end
+  end
+  if skipped > 0 then
+    lines[#lines + 1] = ("(%d values were not times)"):format(skipped)
   end
   return concat(lines, "\n")
 end)
