@@ -42,13 +42,10 @@ end
 -- Does the locale say UTF-8?  The first of LC_ALL, LC_CTYPE, LANG that is
 -- set and not empty decides, as setlocale(LC_CTYPE, "") would.
 local function locale_utf8()
-  for _, name in ipairs { "LC_ALL", "LC_CTYPE", "LANG" } do
-    local v = os.getenv(name)
-    if v and v ~= "" then
-      return v:lower():find("utf%-?8") ~= nil
-    end
-  end
-  return false
+  local v = os.getenv("LC_ALL")
+  if v == nil or v == "" then v = os.getenv("LC_CTYPE") end
+  if v == nil or v == "" then v = os.getenv("LANG") end
+  return v ~= nil and v:lower():find("utf%-?8") ~= nil
 end
 
 local function terminal_width()
