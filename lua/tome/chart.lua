@@ -740,8 +740,7 @@ end
 -- missing field).  Returns the first and last second, how many there
 -- are, how many were skipped, and tally(step, b0, n): the counts of the buckets b0 .. b0 + n - 1
 -- of 'step' seconds.  A list of numbers goes to the C helper in two
--- passes; anything else is counted per second in one pass (a log's
--- times repeat: the last one read is remembered).
+-- passes; anything else is counted per second in one pass.
 local function count_times(times)
   if type(times) == "table" and core then
     local lo, hi = core.range(times)
@@ -752,39 +751,51 @@ local function count_times(times)
     end
   end
   local per, first, last, n, skipped = {}, huge, -huge, 0, 0
-  local prev, prevsec
-  local function add(t, i)
-    local sec
+  -- the value t, seen 'run' times in a row, the first time as value i
+  local function add(t, i, run)
     if t == false then
-      skipped = skipped + 1
+      skipped = skipped + run
       return
-    elseif t == prev then
-      sec = prevsec
-    else
-      local x = t
-      if type(t) == "string" then x = parse_time(t) end
-      if type(x) ~= "number" or x ~= x or x == huge or x == -huge then
-        if type(t) == "string" then
-          fail("cannot read a time in %q (value %d)", t, i)
-        end
-        check_value(t, ("value %d"):format(i), false)
-      end
-      sec = floor(x)
-      prev, prevsec = t, sec
     end
-    per[sec] = (per[sec] or 0) + 1
+    local x = t
+    if type(t) == "string" then x = parse_time(t) end
+    if type(x) ~= "number" or x ~= x or x == huge or x == -huge then
+      if type(t) == "string" then
+        fail("cannot read a time in %q (value %d)", t, i)
+      end
+      check_value(t, ("value %d"):format(i), false)
+    end
+    local sec = floor(x)
+    per[sec] = (per[sec] or 0) + run
     if sec < first then first = sec end
     if sec > last then last = sec end
-    n = n + 1
+    n = n + run
+  end
+  -- a log's times repeat line after line: each run is read once
+  local prev, run, i = nil, 0, 0
+  local function each(t)
+    i = i + 1
+    if run > 0 and t == prev then
+      run = run + 1
+    else
+      if run > 0 then add(prev, i - run, run) end
+      prev, run = t, 1
+    end
   end
   if type(times) == "table" then
-    for i = 1, #times do add(times[i], i) end
+    for k = 1, #times do
+      local t = times[k]
+      if run > 0 and t == prev then run = run + 1 else each(t) end
+      i = k
+    end
   elseif type(times) == "function" then
-    local i = 0
-    for t in times do i = i + 1; add(t, i) end
+    for t in times do
+      if run > 0 and t == prev then run, i = run + 1, i + 1 else each(t) end
+    end
   else
     fail("list or iterator of times expected, got %s", type(times))
   end
+  if run > 0 then add(prev, i - run + 1, run) end
   return first, last, n, skipped, function(step, b0, nb)
     local counts = {}
     for k = 1, nb do counts[k] = 0 end
