@@ -738,9 +738,10 @@ end
 
 -- Count the times (false ones are skipped: v:fields gives false for a
 -- missing field).  Returns the first and last second, how many there
--- are, how many were skipped, and tally(step, b0, n): the counts of the buckets b0 .. b0 + n - 1
--- of 'step' seconds.  A list of numbers goes to the C helper in two
--- passes; anything else is counted per second in one pass.
+-- are, how many were skipped, and tally(step, b0, n): the counts of
+-- the buckets b0 .. b0 + n - 1 of 'step' seconds.  A list of numbers
+-- goes to the C helper in two passes; anything else is counted per
+-- second in one pass.
 local function count_times(times)
   if type(times) == "table" and core then
     local lo, hi = core.range(times)
@@ -951,8 +952,8 @@ M.timeline = public("chart.timeline", function(ctx, times)
     local pfmt = step < 60 and "%H:%M:%S" or "%H:%M"
     if step >= 86400 then pfmt = "%Y-%m-%d"
     elseif last - first >= 86400 then pfmt = "%Y-%m-%d " .. pfmt end
-    local text = ("peak %s at %s"):format(fmtnum(peak),
-                                           date(pfmt, first + (peakk - 1) * step))
+    local when = date(pfmt, first + (peakk - 1) * step)
+    local text = ("peak %s at %s"):format(fmtnum(peak), when)
     -- the mark under the peak's column, the text beside it where it fits
     local mark = paint(ctx, "peak", ax[5])
     if at + 2 + #text <= ctx.width then
