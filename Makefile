@@ -40,7 +40,8 @@ ifneq ($(HOST_LIBS),)
   HOST_DEFS := -DTOME_HAVE_EDITLINE
 endif
 
-.PHONY: all deps test test-normal test-asan asan demo bench fuzz fuzz-slice lint \
+.PHONY: all deps deps-test test spec-c spec-lua test-normal test-asan asan demo \
+        bench fuzz fuzz-slice lint \
         clean install uninstall
 GEN_BIN := $(BUILD)/gen_log $(BUILD)/gen_csv
 all: $(BUILD)/tome $(BUILD)/tome.so $(BUILD)/libtome.a $(CSPEC_BIN) $(GEN_BIN)
@@ -77,39 +78,61 @@ $(BUILD)/gen_%: scripts/gen_%.c scripts/gen_common.h | $(BUILD)/obj
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O2 -o $@ $< -lm
 
 # {====== set-up ======
-# Debian packages the build and the specs need; installed when missing.
-DEB_PKGS := lua5.4 liblua5.4-dev lua-lpeg lua-busted lua-check libedit-dev \
-            pkg-config tmux luarocks clang libclang-rt-14-dev \
-            zlib1g-dev libzstd-dev liblzma-dev libbz2-dev zstd xz-utils bzip2
+# Debian packages, installed when missing.  DEB_PKGS: what building tome
+# and running it need (make demo installs only these); TEST_PKGS: what
+# only the specs need (make test installs both).
+DEB_PKGS := gcc libc6-dev lua5.4 liblua5.4-dev lua-lpeg libedit-dev pkg-config \
+            zlib1g-dev libzstd-dev liblzma-dev libbz2-dev
+TEST_PKGS := lua-busted lua-check tmux luarocks clang libclang-rt-14-dev \
+             zstd xz-utils bzip2
 deps:
 	@sh scripts/deps.sh $(DEB_PKGS)
+deps-test:
+	@sh scripts/deps.sh $(DEB_PKGS) $(TEST_PKGS)
 # }======
 
 # {====== tests ======
+# make test prints a line per stage (scripts/stage.sh); what a stage
+# prints goes to build/test/NAME.log, shown when it fails.  To add a
+# stage, add a line `$(STAGE) [-k] NAME command` to the recipe (-k: the
+# stages after it still run when it fails; make test fails at the end).
 BUSTED := /usr/bin/busted
-test: deps
-	$(MAKE) --no-print-directory all
-	$(MAKE) --no-print-directory test-normal
-	$(MAKE) --no-print-directory asan
-	$(MAKE) --no-print-directory test-asan
-	$(MAKE) --no-print-directory fuzz-slice
-	$(MAKE) --no-print-directory fuzz-decode-slice
-	$(MAKE) --no-print-directory lint
+STAGE  := @sh scripts/stage.sh
+SUBMAKE := $(MAKE) --no-print-directory
+ASAN_VARS := BUILD=build-asan SAN=1 OPT=-O1
+test:
+	$(STAGE) begin "make test"
+	$(STAGE) deps $(SUBMAKE) deps-test
+	$(STAGE) build $(SUBMAKE) all
+	$(STAGE) -k c-specs $(SUBMAKE) spec-c
+	$(STAGE) -k specs $(SUBMAKE) spec-lua
+	$(STAGE) asan-build $(SUBMAKE) asan
+	$(STAGE) -k asan-c-specs $(SUBMAKE) $(ASAN_VARS) spec-c
+	$(STAGE) -k asan-specs $(SUBMAKE) $(ASAN_VARS) spec-lua
+	$(STAGE) -k fuzz $(SUBMAKE) fuzz-slice
+	$(STAGE) -k fuzz-decode $(SUBMAKE) fuzz-decode-slice
+	$(STAGE) -k lint $(SUBMAKE) lint
+	$(STAGE) end
 
-test-normal: all
-	@for t in $(CSPEC_BIN); do echo "== $$t"; ./$$t || exit 1; done
-	TOME_BUILD=$(BUILD) $(BUILD)/tome $(BUSTED) --output=utfTerminal spec
-
-asan:
-	$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT=-O1 all
-
+# The C specs and the busted specs of one build (BUILD, SAN as for make):
+# every C spec program runs, then "N passed, M failed".
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=0:allow_user_segv_handler=1:handle_sigbus=0 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-test-asan:
-	@for t in $(patsubst $(BUILD)/%,build-asan/%,$(CSPEC_BIN)); do \
-	  echo "== $$t"; $(ASAN_ENV) ./$$t || exit 1; done
-	$(ASAN_ENV) TOME_BUILD=build-asan build-asan/tome $(BUSTED) \
+RUN_ENV = $(if $(filter 1,$(SAN)),$(ASAN_ENV))
+spec-c: all
+	@p=0; f=0; for t in $(CSPEC_BIN); do echo "== $$t"; \
+	  if $(RUN_ENV) ./$$t; then p=$$((p + 1)); else f=$$((f + 1)); fi; \
+	done; echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
+spec-lua: all
+	$(RUN_ENV) TOME_BUILD=$(BUILD) $(BUILD)/tome $(BUSTED) --ignore-lua \
 	  --output=utfTerminal spec
+
+# the same by hand: the normal build, the sanitizer build
+test-normal: spec-c spec-lua
+asan:
+	$(SUBMAKE) $(ASAN_VARS) all
+test-asan:
+	$(SUBMAKE) $(ASAN_VARS) spec-c spec-lua
 
 lint:
 	@if command -v luacheck >/dev/null; then \
@@ -164,9 +187,11 @@ fuzz-decode: $(DFUZZ) build/fuzz/dcorpus
 	  -print_final_stats=1 build/fuzz/dcorpus
 # }======
 
-demo: deps
-	$(MAKE) --no-print-directory all
-	sh scripts/demo.sh $(BUILD)
+demo:
+	$(STAGE) begin "make demo"
+	$(STAGE) deps $(SUBMAKE) deps
+	$(STAGE) build $(SUBMAKE) all
+	@sh scripts/demo.sh $(BUILD)
 
 bench: all
 	sh scripts/bench.sh $(BUILD)

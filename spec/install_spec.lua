@@ -170,10 +170,19 @@ int main(void) {
   end)
 end)
 
-describe("the rockspec", function()
+describe("the Lua tools, as typed at the top of the tree", function()
   teardown(H.cleanup)
 
-  it("builds and installs the module with luarocks make, offline", function()
+  -- a copy of the tree as git has it (luarocks builds in place)
+  local function copy_tree()
+    local copy = H.tmpname()
+    local _, err, code = sh(("mkdir -p %s && git ls-files -z | "
+      .. "xargs -0 cp --parents -t %s"):format(q(copy), q(copy)))
+    assert.are.equal(0, code, err)
+    return copy
+  end
+
+  it("luarocks make builds and installs the rock into ./lua_modules", function()
     if not have("luarocks") then
       pending("luarocks is not installed (apt-get install luarocks)")
       return
@@ -182,23 +191,46 @@ describe("the rockspec", function()
       pending("built once, in the normal pass of make test")
       return
     end
-    -- a copy of the tree: luarocks builds in place
-    local copy, tree = H.tmpname(), H.tmpname()
-    local _, err, code = sh(("mkdir -p %s && cp -r src lua doc scripts Makefile "
-      .. "tome.pc.in tome-*.rockspec %s/"):format(q(copy), q(copy)))
-    assert.are.equal(0, code, err)
-    local out
-    out, err, code = sh(("cd %s && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "
-      .. "luarocks --lua-version=5.4 --tree=%s make tome-*.rockspec")
-      :format(q(copy), q(tree)))
+    local copy = copy_tree()
+    local out, err, code = sh(("cd %s && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "
+      .. "luarocks make"):format(q(copy)))
     assert.are.equal(0, code, out .. err)
+    assert.matches("tome %d+%.%d+%.%d+%-%d+ is now installed in .*lua_modules "
+      .. "%(license: MIT%)", out)
+    local tree = copy .. "/lua_modules"
     assert.is_true(exists(tree .. "/lib/lua/5.4/tome.so"))
     assert.is_true(exists(tree .. "/bin/tome"))
-    out, err, code = sh(("lua5.4 -e %s"):format(q(([[
-      package.cpath = %q
-      print(require("tome").wrap("ab"):len())]]):format(
-      tree .. "/lib/lua/5.4/?.so"))))
+    -- `luarocks path` of the project, then a stock lua5.4
+    out, err, code = sh(("cd %s && eval \"$(luarocks path)\" && cd / && "
+      .. "lua5.4 -e %s"):format(q(copy), q('print(require("tome").wrap("ab"):len())')))
     assert.are.equal(0, code, err)
     assert.are.equal("2\n", out)
+  end)
+
+  it("busted runs the specs with the tome host (.busted)", function()
+    if not have("busted") then
+      pending("busted is not installed (apt-get install lua-busted)")
+      return
+    end
+    if SAN then
+      pending("run once, in the normal pass of make test")
+      return
+    end
+    -- a spec that only passes under tome's Lua 5.4 host, run by plain
+    -- busted from the top of this tree (which uses build/tome)
+    local spec = H.tmpname("_spec.lua")
+    local f = assert(io.open(spec, "w"))
+    f:write([[
+describe("the host", function()
+  it("is tome's", function()
+    assert.are.equal("Lua 5.4", _VERSION)
+    assert.matches("^tome ", tome.version)
+  end)
+end)
+]])
+    f:close()
+    local out, err, code = sh("busted -o TAP " .. q(spec))
+    assert.are.equal(0, code, out .. err)
+    assert.matches("ok 1 %- the host is tome's", out)
   end)
 end)
