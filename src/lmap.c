@@ -8,6 +8,7 @@
 ** closed or shrunk map gives an error instead of a use-after-unmap.
 */
 #include "lmap.h"
+#include "source.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -970,8 +971,35 @@ static int openresult(lua_State *L, tm_map *m, int err, const char *path) {
   return 1;
 }
 
+/* tome.open's third argument: { decompress =, memory =, tmpdir =,
+** workers = } */
+static void open_opts(lua_State *L, int idx, tm_source_opts *o) {
+  memset(o, 0, sizeof *o);
+  if (lua_isnoneornil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  if (lua_getfield(L, idx, "decompress") != LUA_TNIL)
+    o->raw = !lua_toboolean(L, -1);
+  if (lua_getfield(L, idx, "memory") != LUA_TNIL) {
+    lua_Integer n = lua_tointeger(L, -1);
+    luaL_argcheck(L, lua_isinteger(L, -1) && n > 0, idx,
+                  "opts.memory must be a positive integer (bytes)");
+    o->memory = (uint64_t)n > SIZE_MAX ? SIZE_MAX : (size_t)n;
+  }
+  if (lua_getfield(L, idx, "tmpdir") != LUA_TNIL)
+    o->tmpdir = luaL_checkstring(L, -1);   /* kept alive by the table */
+  if (lua_getfield(L, idx, "workers") != LUA_TNIL) {
+    lua_Integer n = lua_tointeger(L, -1);
+    luaL_argcheck(L, lua_isinteger(L, -1) && n >= 1 && n <= 1024, idx,
+                  "opts.workers must be 1 to 1024");
+    o->workers = (int)n;
+  }
+  lua_pop(L, 4);
+}
+
 static int t_open(lua_State *L) {
   static const char *const modes[] = {"r", "r+", "c", NULL};
+  tm_source_opts o;
+  tm_source_info info;
   if (lua_type(L, 1) != LUA_TSTRING) luaL_typeerror(L, 1, "string");
   const char *path = lua_tostring(L, 1);
   const char *mode = luaL_optstring(L, 2, "r");
@@ -980,10 +1008,25 @@ static int t_open(lua_State *L) {
   if (modes[md] == NULL)
     return luaL_argerror(L, 2, lua_pushfstring(L, "invalid mode '%s' "
                          "(expected \"r\", \"r+\" or \"c\")", mode));
+  open_opts(L, 3, &o);
   tm_guard_install();
   lua_pushfstring(L, "\"%s\"", strcmp(path, "-") == 0 ? "(stdin)" : path);
   tm_map *m = tm_l_newmap(L, lua_tostring(L, -1));
-  return openresult(L, m, tm_map_open(&m->mp, path, md), path);
+  int err = tm_source_open(&m->mp, path, md, &o, &info);
+  if (err != 0 && info.msg[0] != '\0') {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", path, info.msg);
+    lua_pushinteger(L, err);
+    return 3;
+  }
+  if (err == 0 && info.fmt != TM_FMT_PLAIN) {
+    /* tostring says where the bytes came from */
+    lua_pushfstring(L, "\"%s\" (decompressed %s)",
+                    strcmp(path, "-") == 0 ? "(stdin)" : path,
+                    tm_format_name(info.fmt));
+    lua_setiuservalue(L, -2, 1);
+  }
+  return openresult(L, m, err, path);
 }
 
 static int t_create(lua_State *L) {

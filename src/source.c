@@ -822,6 +822,13 @@ static int read_spilled(tm_reader *r, tm_mapping *m, int mode, size_t limit,
   int e = 0;
   spill_init(&s, limit, dir);
   while ((n = tm_reader_next(r, &p)) != 0) {
+    if (n > 0 && mode != TM_MODE_R && tm_reader_format(r) != TM_FMT_PLAIN) {
+      e = EROFS;
+      snprintf(info->msg, sizeof info->msg, "%s data opens read-only (mode "
+               "\"r\"); open it with decompress = false for the raw bytes",
+               tm_format_name(tm_reader_format(r)));
+      break;
+    }
     if (n < 0) {
       if (tm_reader_errno(r) == EINTR) continue;
       e = tm_reader_errno(r);

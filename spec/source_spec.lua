@@ -1,0 +1,382 @@
+-- spec/source_spec.lua -- compressed files, pipes and FIFOs as maps:
+-- tome.open against zcat/zstdcat/xzcat/bzcat byte for byte, every read
+-- method on a decompressed map against the same method on a plain map of
+-- the same bytes, the bad inputs, and streams that spill into $TMPDIR.
+
+local H = require "spec.helpers"
+local tome = H.tome
+local q = H.shell_quote
+
+local TOOLS = {
+  { name = "gzip", z = "gzip -c", cat = "zcat" },
+  { name = "zstd", z = "zstd -q -c", cat = "zstdcat -q" },
+  { name = "xz", z = "xz -1 -c", cat = "xzcat" },
+  { name = "bzip2", z = "bzip2 -c", cat = "bzcat" },
+}
+for _, t in ipairs(TOOLS) do t.have = H.have(t.name) end
+
+local function shell(cmd)
+  local out, err, code = H.sh(cmd)
+  assert(code == 0, cmd .. " failed: " .. err)
+  return out
+end
+
+-- the compressed form of the file 'plain' (extra tool options 'opts')
+local function compress(t, plain, opts)
+  local p = H.tmpname("." .. t.name)
+  shell(("%s %s < %s > %s"):format(t.z, opts or "", q(plain), q(p)))
+  return p
+end
+
+-- what the tool's own decompressor makes of 'comp'
+local function reference(t, comp)
+  return shell(("%s < %s"):format(t.cat, q(comp)))
+end
+
+-- a generated access log of about 'size' bytes (the demo's generator)
+local function genlog(size, seed)
+  local gen = H.tome_bin():gsub("tome$", "gen_log")
+  local p = H.tmpname(".log")
+  shell(("%s -s %d %d %s"):format(q(gen), seed or 1, size, q(p)))
+  return p
+end
+
+local function each_tool(f)
+  for _, t in ipairs(TOOLS) do
+    if t.have then f(t) else pending(t.name .. " is not installed") end
+  end
+end
+
+local function host(script, redir, env)
+  local sp = H.tmpfile(script)
+  return H.sh(("%s%s %s %s"):format(env or "", q(H.tome_bin()), q(sp),
+    redir or ""))
+end
+
+describe("compressed files", function()
+  teardown(H.cleanup)
+
+  it("open as the decompressed bytes, exactly as the tool's cat prints them",
+     function()
+    local r = H.rng("compressed roundtrip")
+    each_tool(function(t)
+      local inputs = { genlog(300000, r:int(1, 1000)) }
+      for _, n in ipairs { 0, 1, 5000, 200000 } do
+        inputs[#inputs + 1] = H.tmpfile(r:bytes(n))
+      end
+      for _, plain in ipairs(inputs) do
+        local comp = compress(t, plain)
+        local want = reference(t, comp)
+        assert.are.equal(H.readfile(plain), want)
+        local m = assert(tome.open(comp))
+        assert.are.equal(#want, #m)
+        assert.is_true(m:sub(1, -1) == want, t.name .. ": bytes differ")
+        assert.matches("(decompressed " .. t.name .. ")", tostring(m), 1,
+          true)
+        m:close()
+        -- the magic bytes decide, not the name
+        local renamed = H.tmpname(".txt")
+        shell(("cp %s %s"):format(q(comp), q(renamed)))
+        assert.is_true(assert(tome.open(renamed)):sub(1, -1) == want)
+      end
+    end)
+  end)
+
+  it("read several members, frames and streams whole, as the tools do",
+     function()
+    local r = H.rng("concatenated")
+    each_tool(function(t)
+      local cat = H.tmpname("." .. t.name)
+      for _ = 1, r:int(2, 5) do
+        local part = compress(t, H.tmpfile(r:bytes(r:int(0, 70000))),
+                              r:pick { "-1", "-3", "" })
+        shell(("cat %s >> %s"):format(q(part), q(cat)))
+      end
+      local want = reference(t, cat)
+      assert.is_true(assert(tome.open(cat)):sub(1, -1) == want, t.name)
+    end)
+  end)
+
+  it("answer every read method as a plain map of the same bytes", function()
+    local r = H.rng("methods on compressed")
+    local plain = genlog(400000, 7)
+    local p = assert(tome.open(plain))
+    local s = p:sub(1, -1)
+    each_tool(function(t)
+      local m = assert(tome.open(compress(t, plain)))
+      local function same(what, f)
+        H.same(table.pack(pcall(f, m)), table.pack(pcall(f, p)),
+               t.name .. " " .. what)
+      end
+      same("len", function(v) return #v, v:len() end)
+      for _ = 1, 30 do
+        local i, j = r:int(-#s - 5, #s + 5), r:int(-#s - 5, #s + 5)
+        same("sub", function(v) return v:sub(i, j) end)
+        local k = i + r:int(0, 5)
+        same("byte", function(v) return v:byte(i, k) end)
+        same("index", function(v) return v[i] end)
+        same("view", function(v) return v:view(i, j):sub(1, -1) end)
+        same("unpack", function(v)
+          return v:unpack("<I4 i2 z", math.max(1, i % #s)) end)
+        same("lineno", function(v) return v:lineno(math.max(1, j % #s)) end)
+      end
+      for _, pat in ipairs { "GET", " 50%d ", "(%d+)%.(%d+)%.", "zzz",
+                             "HTTP/1.1\" 404" } do
+        local init = r:int(1, #s)
+        same("find " .. pat, function(v) return v:find(pat, init) end)
+        same("find plain " .. pat,
+             function(v) return v:find(pat, init, true) end)
+        same("match " .. pat, function(v) return v:match(pat, init) end)
+        same("gmatch " .. pat, function(v)
+          local n, last = 0, nil
+          for a in v:gmatch(pat) do n, last = n + 1, a end
+          return n, last
+        end)
+        same("count " .. pat, function(v) return v:count(pat) end)
+        same("rfind " .. pat, function(v) return v:rfind(pat) end)
+      end
+      same("gsub", function(v) return v:view(1, 50000):gsub("%d", "#") end)
+      same("count lines", function(v) return v:count("\n") end)
+      same("lines", function(v)
+        local n, sum = 0, 0
+        for l, at in v:lines("L") do n, sum = n + #l, sum + at end
+        return n, sum
+      end)
+      same("grep", function(v)
+        local n = 0
+        for l in v:grep("\" 500 ") do n = n + #l end
+        return n
+      end)
+      same("fields", function(v)
+        local sum = 0
+        for b in v:fields(" ", 10, "n") do sum = sum + (b or 0) end
+        return sum
+      end)
+      same("split", function(v)
+        local n = 0
+        for f in v:split("\"", "v") do n = n + #f end
+        return n
+      end)
+      local at = r:int(0, #s)
+      same("read/seek", function(v)
+        v:seek("set", at)
+        local a, b, c = v:read("l", 10, "L")
+        return a, b, c, v:seek("cur"), v:seek("end", -3), v:read("a")
+      end)
+      same("parallel", function(v)
+        return tome.parallel(v, function(c) return c:count("\n") end,
+          { workers = 2, chunks = 7, reduce = function(a, b)
+            return a + b end })
+      end)
+      H.raises("read-only", function() m[1] = 65 end)
+      m:close()
+    end)
+  end)
+
+  it("refuse r+ and c; decompress = false gives the raw bytes", function()
+    each_tool(function(t)
+      local comp = compress(t, H.tmpfile("raw bytes\n"))
+      for _, mode in ipairs { "r+", "c" } do
+        local got = table.pack(tome.open(comp, mode))
+        assert.are.equal(3, got.n)
+        assert.is_nil(got[1])
+        assert.matches(comp .. ": " .. t.name .. " data opens read-only",
+          got[2], 1, true)
+        assert.are.equal(30, got[3])   -- EROFS
+      end
+      local m = assert(tome.open(comp, "r", { decompress = false }))
+      assert.is_true(m:sub(1, -1) == H.readfile(comp))
+      assert.not_matches("decompressed", tostring(m))
+      m = assert(tome.open(comp, "c", { decompress = false }))
+      m[1] = 0
+      assert.are.equal(0, m[1])
+    end)
+    local p = H.tmpfile("x")
+    H.raises("bad argument #3", function() tome.open(p, "r", 5) end)
+    H.raises("opts.memory", function() tome.open(p, "r", { memory = 0 }) end)
+    H.raises("opts.workers", function() tome.open(p, "r", { workers = 0 })
+      end)
+  end)
+
+  it("name the file and the byte offset when the data is bad", function()
+    local r = H.rng("bad compressed")
+    each_tool(function(t)
+      local plain = genlog(100000, 3)
+      local comp = H.readfile(compress(t, plain))
+      local function bad(bytes, what)
+        local p = H.tmpfile(bytes)
+        local got = table.pack(tome.open(p))
+        assert.are.equal(3, got.n, t.name .. " " .. what)
+        assert.is_nil(got[1])
+        assert.matches(p .. ": ", got[2], 1, true)
+        assert.matches("byte offset %d+", got[2])
+        assert.matches(t.name, got[2], 1, true)
+        assert.are.equal(84, got[3], got[2])    -- EILSEQ
+        return got[2]
+      end
+      for _ = 1, 3 do
+        bad(comp:sub(1, r:int(12, #comp - 1)), "truncated")
+      end
+      local k = r:int(#comp // 4, #comp * 3 // 4)
+      bad(comp:sub(1, k - 1) .. string.char(comp:byte(k) ~ 0x5a) ..
+          comp:sub(k + 1), "corrupt")
+      bad(comp .. "trailing garbage", "garbage after")
+      bad(comp:sub(1, 10) .. ("not compressed at all\n"):rep(5),
+          "magic then text")
+    end)
+    -- a name says nothing: plain text called .gz is plain text
+    local p = H.tmpname(".gz")
+    local f = assert(io.open(p, "wb"))
+    f:write("not gzip\n")
+    f:close()
+    assert.are.equal("not gzip\n", assert(tome.open(p)):sub(1, -1))
+  end)
+
+  it("read through the host: tome -m and scripts over many files",
+     function()
+    if not TOOLS[1].have then return pending("gzip missing") end
+    local a = H.tmpfile("one\ntwo\n")
+    local b = compress(TOOLS[1], H.tmpfile("three\nfour\n"))
+    local out, err, code = H.sh(("%s -m %s -e %s"):format(q(H.tome_bin()),
+      q(b), q("io.write(m:sub(1, -1))")))
+    assert.are.equal(0, code, err)
+    assert.are.equal("three\nfour\n", out)
+    out, err, code = host([[
+      local n = 0
+      for _, p in ipairs(arg) do n = n + tome.open(p):count("\n") end
+      print(n)]], q(a) .. " " .. q(b))
+    assert.are.equal(0, code, err)
+    assert.are.equal("4\n", out)
+  end)
+end)
+
+describe("streams", function()
+  teardown(H.cleanup)
+
+  -- the descriptors of this process that point at deleted files in 'dir'
+  local function spilled_in(dir)
+    local out = H.run("ls -l /proc/$PPID/fd 2>/dev/null")
+    local n = 0
+    for l in out:gmatch("[^\n]+") do
+      if l:find(dir, 1, true) and l:find("(deleted)", 1, true) then
+        n = n + 1
+      end
+    end
+    return n
+  end
+
+  it("keep small pipes in memory and spill large ones into $TMPDIR",
+     function()
+    local r = H.rng("pipe spill")
+    local dir = H.tmpname(".d")
+    assert(os.execute("mkdir " .. q(dir)))
+    for _, n in ipairs { 0, 1, 999, 1000, 1001, 300000 } do
+      local bytes = r:bytes(n)
+      local p = H.tmpfile(bytes)
+      local fifo = H.tmpname(".fifo")
+      assert(os.execute("mkfifo " .. q(fifo)))
+      assert(os.execute(("cat %s > %s &"):format(q(p), q(fifo))))
+      local m = assert(tome.open(fifo, "r", { memory = 1000, tmpdir = dir }))
+      assert.are.equal(n, #m)
+      assert.is_true(m:sub(1, -1) == bytes)
+      assert.are.equal(n > 1000 and 1 or 0, spilled_in(dir), n)
+      m:close()
+      assert.are.equal(0, spilled_in(dir))
+      assert.are.equal("", H.run("ls -A " .. q(dir)))
+    end
+  end)
+
+  it("spill standard input beyond 64 MB, in bounded memory", function()
+    -- 70 MB through a pipe: the map holds it all, resident memory stays
+    -- near the 64 MB kept in memory (the rest is in the temporary file)
+    local line = ("0123456789"):rep(9) .. "\n"
+    local p = H.tmpname()
+    local f = assert(io.open(p, "wb"))
+    for k = 1, 70 * 1024 * 1024 // #line do
+      f:write(k % 100000 == 0 and ("x"):rep(90) .. "\n" or line)
+    end
+    f:close()
+    local out, err, code = host([[
+      local m = assert(tome.open("-"))
+      local hwm
+      for l in io.lines("/proc/self/status") do
+        hwm = hwm or tonumber(l:match("^VmHWM:%s*(%d+)"))
+      end
+      print(#m, m:count("\n"), m:count("xxxxxxxxxx"), hwm // 1024)
+      m = assert(tome.open("-"))
+      print(#m)]], nil, "cat " .. q(p) .. " | ")
+    assert.are.equal(0, code, err)
+    local len, lines, xs, mb, again = out:match(
+      "^(%d+)\t(%d+)\t(%d+)\t(%d+)\n(%d+)\n$")
+    assert.are.equal(H.filesize(p), tonumber(len), out)
+    assert.are.equal(70 * 1024 * 1024 // #line, tonumber(lines))
+    assert.are.equal(9 * (70 * 1024 * 1024 // #line // 100000),
+      tonumber(xs))
+    assert.is_true(tonumber(mb) < 64 + 40, "peak RSS " .. mb .. " MB")
+    assert.are.equal("0", again)   -- standard input was consumed
+  end)
+
+  it("decompress compressed pipes; c maps of plain streams are writable",
+     function()
+    if not TOOLS[2].have then return pending("zstd missing") end
+    local plain = genlog(200000, 5)
+    local comp = compress(TOOLS[2], plain)
+    for _, how in ipairs { "cat %s | ", "" } do
+      local redir = how == "" and "< " .. q(comp) or nil
+      local out, err, code = host([[
+        local m = assert(tome.open("-"))
+        print(tostring(m), #m)]], redir, how:format(q(comp)))
+      assert.are.equal(0, code, err)
+      assert.matches('"(stdin)" (decompressed zstd)', out, 1, true)
+      assert.matches("\t" .. H.filesize(plain) .. "\n", out, 1, true)
+      out, err, code = host([[
+        local t = table.pack(tome.open("-", "c"))
+        print(t.n, t[1], t[2], t[3])]],
+        redir, how:format(q(comp)))
+      assert.are.equal(0, code, err)
+      assert.are.equal("3\tnil\t-: zstd data opens read-only (mode \"r\"); "
+        .. "open it with decompress = false for the raw bytes\t30\n", out)
+    end
+    local out, err, code = host([[
+      local m = assert(tome.open("-", "c"))
+      m[1] = 33
+      print(m:sub(1, -1))]], nil, "printf abc | ")
+    assert.are.equal(0, code, err)
+    assert.are.equal("!bc\n", out)
+  end)
+
+  it("fail cleanly when $TMPDIR is full, leaving nothing behind", function()
+    if not H.is_root() or not H.have("xz") then
+      return pending("needs root (to mount a small tmpfs) and xz")
+    end
+    local dir = H.tmpname(".tmpfs")
+    assert(os.execute("mkdir " .. q(dir)))
+    if not os.execute(("mount -t tmpfs -o size=1m tmpfs %s 2>/dev/null")
+                      :format(q(dir))) then
+      return pending("cannot mount a tmpfs here")
+    end
+    local ok, msg = pcall(function()
+      -- an xz bomb: 32 MB of zeros in a few KB
+      local bomb = H.tmpname(".xz")
+      shell(("head -c 33554432 /dev/zero | xz -c > %s"):format(q(bomb)))
+      assert.is_true(H.filesize(bomb) < 20000)
+      local got = table.pack(tome.open(bomb, "r", { tmpdir = dir }))
+      assert.are.equal(3, got.n)
+      assert.is_nil(got[1])
+      assert.matches(bomb, got[2], 1, true)
+      assert.matches(dir, got[2], 1, true)
+      assert.are.equal(28, got[3], got[2])          -- ENOSPC
+      -- the same through $TMPDIR and the host
+      local _, err, code = host("assert(tome.open(arg[1]))", q(bomb),
+        "TMPDIR=" .. q(dir) .. " ")
+      assert.are_not.equal(0, code)
+      assert.matches("No space left on device", err, 1, true)
+      collectgarbage()
+      assert.are.equal("", H.run("ls -A " .. q(dir)))
+      local used = H.run("df -k --output=used " .. q(dir)):match("(%d+)%s*$")
+      assert.are.equal("0", used)
+    end)
+    os.execute("umount " .. q(dir))
+    assert(ok, msg)
+  end)
+end)
