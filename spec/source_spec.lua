@@ -380,3 +380,98 @@ describe("streams", function()
     assert(ok, msg)
   end)
 end)
+
+describe("tome.parallel over a list of inputs", function()
+  teardown(H.cleanup)
+
+  local function concat(a, b) return a .. b end
+
+  it("covers every input in order, never spanning two", function()
+    local r = H.rng("parallel list")
+    local inputs, want, names = {}, {}, {}
+    for k = 1, 9 do
+      local bytes = r:bytes(r:pick { 0, 1, 100, 5000, 70000 })
+      local p = H.tmpfile(bytes)
+      local src = p
+      local t = TOOLS[(k % #TOOLS) + 1]
+      if k % 3 == 0 and t.have then src = compress(t, p) end
+      if k == 4 then src = assert(tome.open(p)) end
+      if k == 5 then src = assert(tome.open(p)):view(1, -1) end
+      inputs[k], want[k] = src, bytes
+      names[k] = type(src) == "string" and src or p
+    end
+    for _, nw in ipairs { 1, 2, 3 } do
+      local all = tome.parallel(inputs, function(v) return v:sub(1, -1) end,
+        { workers = nw, chunks = r:int(1, 40), reduce = concat })
+      assert.is_true(all == table.concat(want), "bytes in input order")
+      -- each chunk knows its input: its name, its map's description
+      local got = tome.parallel(inputs, function(v, _, name)
+        return { name = name, off = v:offset(), len = #v,
+                 desc = tostring(v:map()) }
+      end, { workers = nw, chunks = r:int(1, 40), sep = "\n" })
+      local k, at = 1, 1
+      for i = 1, got.n do
+        local c = got[i]
+        while #want[k] == 0 or at > #want[k] do k, at = k + 1, 1 end
+        assert.are.equal(names[k], c.name, "chunk " .. i)
+        assert.matches(names[k], c.desc, 1, true)
+        assert.are.equal(at, c.off, "chunk " .. i .. " starts where the "
+          .. "last one ended")
+        at = at + c.len
+        assert.is_true(at - 1 <= #want[k], "a chunk spans two inputs")
+      end
+    end
+  end)
+
+  it("keeps every worker busy on many small files", function()
+    local files, total = {}, 0
+    local dir = H.tmpname(".d")
+    assert(os.execute("mkdir " .. q(dir)))
+    for k = 1, 300 do
+      files[k] = dir .. "/f" .. k
+      local f = assert(io.open(files[k], "wb"))
+      f:write(("line " .. k .. "\n"):rep(k % 7 + 1))
+      f:close()
+      total = total + k % 7 + 1
+    end
+    local n = tome.parallel(files, function(v) return v:count("\n") end,
+      { workers = 2, reduce = function(a, b) return a + b end })
+    assert.are.equal(total, n)
+    local list = tome.parallel(files, function(_, _, name) return name end,
+      { workers = 2 })
+    assert.are.equal(300, list.n)
+    for k = 1, 300 do assert.are.equal(files[k], list[k]) end
+    local none = tome.parallel({}, function() end)
+    assert.are.equal(0, none.n)
+    assert.is_nil(tome.parallel({}, function() end,
+      { reduce = function(a, b) return a + b end }))
+  end)
+
+  it("returns nil, msg, errno naming an input that cannot be read", function()
+    local a, b = H.tmpfile("a\n"), H.tmpfile("b\n")
+    local missing = H.tmpname(".missing")
+    local dir = H.tmpname(".d")
+    assert(os.execute("mkdir " .. q(dir)))
+    local function fn(v) return #v end
+    local got = table.pack(tome.parallel({ a, missing, b }, fn))
+    H.same(got, table.pack(nil, missing .. ": No such file or directory", 2),
+      "missing")
+    got = table.pack(tome.parallel({ a, dir, b }, fn))
+    H.same(got, table.pack(nil, dir .. ": Is a directory", 21), "directory")
+    if TOOLS[1].have then
+      local bad = H.tmpfile(H.readfile(compress(TOOLS[1], a)):sub(1, 15))
+      got = table.pack(tome.parallel({ a, b, bad }, fn))
+      assert.are.equal(3, got.n)
+      assert.matches(bad .. ": truncated gzip data", got[2], 1, true)
+      assert.are.equal(84, got[3])
+    end
+    H.raises("input 2 is a number", function()
+      tome.parallel({ a, 5 }, fn) end)
+    local msg = H.raises("tome.parallel: error in the chunk [1, 2] of \"" ..
+      b .. "\": ", function()
+        tome.parallel({ a, b }, function(v)
+          if v:find("b") then error("boom") end end)
+      end)
+    assert.matches("boom", msg, 1, true)
+  end)
+end)

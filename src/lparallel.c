@@ -32,13 +32,24 @@ static int dump_writer(lua_State *L, const void *p, size_t n, void *ud) {
 ** ===================================================================== */
 
 typedef struct chunk {
+  size_t input;         /* which input (job.inputs) */
   size_t off, len;      /* in map offsets */
   tm_buf result;         /* encoded result, or the error message */
   int failed;
 } chunk;
 
+/* One source: a copy of the caller's mapping (borrowed), the range of it
+** to cover, and its name (fn's third argument). */
+typedef struct input {
+  tm_mapping mp;
+  size_t off, len;
+  char *name;           /* the path, or NULL */
+  char *display;        /* what tostring shows of its map */
+} input;
+
 typedef struct job {
-  tm_mapping mp;        /* a copy of the caller's mapping (borrowed) */
+  input *inputs;
+  size_t ninputs;
   lua_CFunction preload;  /* registers tome in a worker's state */
   tm_buf code;           /* fn as bytecode */
   tm_buf arg;            /* opts.arg, encoded */
@@ -81,16 +92,23 @@ static int traceback(lua_State *L) {
 /* Run fn on one chunk in the worker's state. */
 static void run_chunk(lua_State *L, job *jb, chunk *c) {
   int base = lua_gettop(L);
+  const input *in = &jb->inputs[c->input];
   lua_pushcfunction(L, traceback);
   lua_pushvalue(L, 1);                    /* fn */
-  tm_l_pushborrowed(L, &jb->mp, c->off, c->len);
+  tm_l_pushborrowed(L, &in->mp, c->off, c->len);
+  tm_l_pushmapof(L, -1);                  /* the borrowed map says whose */
+  lua_pushstring(L, in->display);
+  lua_setiuservalue(L, -2, 1);
+  lua_pop(L, 1);
   if (jb->arg.n == 0) lua_pushnil(L);
   else if (!tm_decode(L, jb->arg.p, jb->arg.n)) {
     fail(jb, c, lua_tostring(L, -1));
     lua_settop(L, base);
     return;
   }
-  if (lua_pcall(L, 2, 1, base + 1) != LUA_OK)
+  if (in->name != NULL) lua_pushstring(L, in->name);
+  else lua_pushnil(L);
+  if (lua_pcall(L, 3, 1, base + 1) != LUA_OK)
     fail(jb, c, lua_tostring(L, -1));
   else if (!tm_encode(L, -1, &c->result, "result"))
     fail(jb, c, lua_tostring(L, -1));
@@ -222,29 +240,22 @@ static size_t cut(tm_src *s, size_t len, size_t roff, const char *sep,
   return k;
 }
 
+/* Cut one input into at most 'want' chunks at cs; sets *count. */
 static int make_chunks(lua_State *L, const tm_range *r, const char *sep,
-                       size_t sn, size_t want, chunk **out, size_t *count) {
-  chunk *cs = calloc(want, sizeof *cs);
+                       size_t sn, size_t want, chunk *cs, size_t *count) {
   tm_src s;
-  if (cs == NULL) return ENOMEM;
   tm_l_srcsetup(L, &s, r);
   tm_guard g;
   if (!tm_guard_enter(&g)) {
     tm_src_done(&s);
-    free(cs);
     return tm_l_fault(L, r->map);
   }
   *count = cut(&s, r->len, r->off, sep, sn, want, cs);
   tm_guard_leave(&g);
   int err = s.err;
   tm_src_done(&s);
-  if (err != 0) {
-    free(cs);
-    if (err == TM_ETRUNC) return tm_l_fault(L, r->map);
-    return err;
-  }
-  *out = cs;
-  return 0;
+  if (err == TM_ETRUNC) return tm_l_fault(L, r->map);
+  return err;
 }
 
 /* __gc of the job userdata: whatever way t_parallel leaves (results,
@@ -254,6 +265,14 @@ static int job_gc(lua_State *L) {
   if (jb->chunks != NULL)
     for (size_t i = 0; i < jb->nchunks; i++) free(jb->chunks[i].result.p);
   free(jb->chunks);
+  if (jb->inputs != NULL)
+    for (size_t i = 0; i < jb->ninputs; i++) {
+      free(jb->inputs[i].name);
+      free(jb->inputs[i].display);
+    }
+  free(jb->inputs);
+  jb->inputs = NULL;
+  jb->ninputs = 0;
   free(jb->code.p);
   free(jb->arg.p);
   jb->chunks = NULL;
@@ -337,23 +356,154 @@ static int push_results(lua_State *L, job *jb, int reduce) {
   return 1;
 }
 
+/* The name of a map for fn's third argument: the path it was opened
+** from ("-" for standard input), from what tostring shows of it
+** ("\"path\"" or "\"path\" (decompressed gzip)"); NULL for strings and
+** buffers. */
+static char *input_name(const char *display) {
+  const char *end = strrchr(display, '"');
+  if (display[0] != '"' || end == display) return NULL;
+  if (end - display == 8 && strncmp(display, "\"(stdin)\"", 9) == 0)
+    return strdup("-");
+  return strndup(display + 1, (size_t)(end - display - 1));
+}
+
+/* Replace src (index 1) by a list of its inputs, with every path opened
+** (tome.open, upvalue 1); a table that is not a map or view is a list.
+** Returns 0, or 3 with nil, msg, errno pushed when a path cannot be
+** opened.  Leaves the list at index 1 and a list of the paths (or
+** false) at index 4 (opts is moved to 3 if missing). */
+static int open_inputs(lua_State *L, int *islist) {
+  lua_settop(L, 3);
+  *islist = lua_type(L, 1) == LUA_TTABLE;
+  lua_newtable(L);                              /* 4: the paths */
+  lua_newtable(L);                              /* 5: the inputs */
+  lua_Integer n = 1;
+  if (*islist) n = (lua_Integer)lua_rawlen(L, 1);
+  else lua_pushvalue(L, 1);
+  for (lua_Integer i = 1; i <= n; i++) {
+    if (*islist) lua_rawgeti(L, 1, i);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, 4, i);
+      lua_getfield(L, lua_upvalueindex(1), "open");
+      lua_insert(L, -2);
+      lua_call(L, 1, 3);
+      if (lua_isnil(L, -3)) return 3;
+      lua_pop(L, 2);
+    } else if (!tm_l_isbytes(L, -1)) {
+      return luaL_error(L, "tome.parallel: %s %I is a %s (expected a "
+                        "path, a map or a view)", *islist ? "input" :
+                        "argument", i, luaL_typename(L, -1));
+    } else {
+      lua_pushboolean(L, 0);
+      lua_rawseti(L, 4, i);
+    }
+    lua_rawseti(L, 5, i);
+  }
+  lua_replace(L, 1);
+  return 0;
+}
+
+/* Describe every input in jb->inputs: a copy of its mapping, its range
+** and its names.  Runs no Lua code (the ranges stay valid). */
+static void resolve_inputs(lua_State *L, job *jb, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    tm_range r;
+    input *in = &jb->inputs[i];
+    lua_rawgeti(L, 1, (lua_Integer)i + 1);
+    tm_l_range(L, -1, &r);
+    in->mp = r.map->mp;
+    in->off = r.off;
+    in->len = r.len;
+    lua_pop(L, 1);
+  }
+}
+
+/* Names first (strings are made, so Lua may run a finalizer). */
+static int name_inputs(lua_State *L, job *jb, size_t n) {
+  jb->inputs = calloc(n > 0 ? n : 1, sizeof *jb->inputs);
+  if (jb->inputs == NULL) return ENOMEM;
+  jb->ninputs = n;
+  for (size_t i = 0; i < n; i++) {
+    input *in = &jb->inputs[i];
+    lua_rawgeti(L, 1, (lua_Integer)i + 1);
+    tm_l_pushmapof(L, -1);
+    lua_getiuservalue(L, -1, 1);
+    const char *display = lua_tostring(L, -1);
+    in->display = strdup(display != NULL ? display : "?");
+    if (lua_rawgeti(L, 4, (lua_Integer)i + 1) == LUA_TSTRING)
+      in->name = strdup(lua_tostring(L, -1));
+    else
+      in->name = input_name(in->display ? in->display : "");
+    lua_pop(L, 4);
+    if (in->display == NULL) return ENOMEM;
+  }
+  return 0;
+}
+
+/* Cut every input into its share of 'want' chunks (at least one each
+** when it is not empty): a chunk never spans two inputs. */
+static int cut_inputs(lua_State *L, job *jb, const char *sep, size_t sn,
+                      size_t want, uint64_t *total) {
+  size_t room = 0;
+  *total = 0;
+  for (size_t i = 0; i < jb->ninputs; i++) *total += jb->inputs[i].len;
+  size_t *share = calloc(jb->ninputs > 0 ? jb->ninputs : 1, sizeof *share);
+  if (share == NULL) return ENOMEM;
+  for (size_t i = 0; i < jb->ninputs; i++) {
+    size_t len = jb->inputs[i].len;
+    double w = *total > 0 ? (double)len / (double)*total * (double)want : 0;
+    share[i] = len == 0 ? 0 : jb->ninputs == 1 ? want
+               : w < 1.5 ? 1 : (size_t)(w + 0.5);
+    room += share[i];
+  }
+  jb->chunks = calloc(room > 0 ? room : 1, sizeof *jb->chunks);
+  if (jb->chunks == NULL) { free(share); return ENOMEM; }
+  for (size_t i = 0; i < jb->ninputs; i++) {
+    tm_range r;
+    size_t got = 0;
+    if (share[i] == 0) continue;
+    lua_rawgeti(L, 1, (lua_Integer)i + 1);
+    tm_l_range(L, -1, &r);
+    lua_pop(L, 1);
+    int err = make_chunks(L, &r, sep, sn, share[i],
+                          jb->chunks + jb->nchunks, &got);
+    if (err != 0) { free(share); return err; }
+    for (size_t k = 0; k < got; k++) jb->chunks[jb->nchunks + k].input = i;
+    jb->nchunks += got;
+  }
+  free(share);
+  return 0;
+}
+
+/* A worker's error, raised in the caller with the chunk's range (and,
+** for a list, the input's name). */
+static int chunk_error(lua_State *L, const job *jb, const chunk *c,
+                       int islist) {
+  const input *in = &jb->inputs[c->input];
+  size_t from = c->off - in->off + 1;
+  lua_pushfstring(L, "tome.parallel: error in the chunk [%I, %I]",
+                  (lua_Integer)from, (lua_Integer)(from + c->len - 1));
+  if (islist) lua_pushfstring(L, " of %s: ", in->display);
+  else lua_pushliteral(L, ": ");
+  lua_pushlstring(L, c->result.p, c->result.n);
+  lua_concat(L, 3);
+  return lua_error(L);
+}
+
 static int t_parallel(lua_State *L) {
-  tm_range r;
-  int opts = lua_istable(L, 3) ? 3 : 0, reduce = 0;
+  int reduce = 0, islist;
   lua_Integer nw, nchunks;
   size_t sn = 1;
   const char *sep = "\n";
-  if (lua_type(L, 1) == LUA_TSTRING) {  /* a path: open it */
-    lua_getfield(L, lua_upvalueindex(1), "open");
-    lua_pushvalue(L, 1);
-    lua_call(L, 1, 3);
-    if (lua_isnil(L, -3)) return luaL_error(L, "%s", lua_tostring(L, -2));
-    lua_pop(L, 2);
-    lua_replace(L, 1);
-  }
+  int nret = open_inputs(L, &islist);
+  if (nret != 0) return nret;
+  int opts = lua_istable(L, 3) ? 3 : 0;
+  size_t ninputs = (size_t)lua_rawlen(L, 1);
   /* Everything that can run Lua code (metamethods of opts, a finalizer
-  ** run by an allocation) comes first: the source may be closed or
-  ** resized by it, so it is resolved last, right before it is cut. */
+  ** run by an allocation) comes first: the sources may be closed or
+  ** resized by it, so they are resolved last, right before they are cut. */
   check_upvalues(L, 2);
   luaL_argcheck(L, lua_isnoneornil(L, 3) || opts, 3, "table expected");
   optfield_int(L, opts, "workers", cpus(), &nw);
@@ -388,29 +538,23 @@ static int t_parallel(lua_State *L) {
   lua_pop(L, 1);
   if (argidx && !tm_encode(L, argidx, &jb->arg, "opts.arg"))
     return luaL_error(L, "tome.parallel: %s", lua_tostring(L, -1));
-  tm_l_range(L, 1, &r);
-  jb->mp = r.map->mp;
-  int err = make_chunks(L, &r, sep, sn, (size_t)nchunks, &jb->chunks,
-                        &jb->nchunks);
+  int err = name_inputs(L, jb, ninputs);
+  uint64_t total = 0;
+  if (err == 0) {
+    resolve_inputs(L, jb, ninputs);
+    err = cut_inputs(L, jb, sep, sn, (size_t)nchunks, &total);
+  }
   if (err == 0) {
     pthread_mutex_init(&jb->lock, NULL);
     pthread_cond_init(&jb->changed, NULL);
-    err = run_workers(jb, (size_t)nw, tm_l_progress(L), r.len);
+    err = run_workers(jb, (size_t)nw, tm_l_progress(L), total);
     pthread_cond_destroy(&jb->changed);
     pthread_mutex_destroy(&jb->lock);
   }
   if (err != 0) return luaL_error(L, "tome.parallel: %s", strerror(err));
-  for (size_t i = 0; i < jb->nchunks; i++) {
-    chunk *c = &jb->chunks[i];
-    if (c->failed) {
-      size_t from = c->off - r.off + 1;
-      lua_pushfstring(L, "tome.parallel: error in the chunk [%I, %I]: ",
-                      (lua_Integer)from, (lua_Integer)(from + c->len - 1));
-      lua_pushlstring(L, c->result.p, c->result.n);
-      lua_concat(L, 2);
-      return lua_error(L);
-    }
-  }
+  for (size_t i = 0; i < jb->nchunks; i++)
+    if (jb->chunks[i].failed)
+      return chunk_error(L, jb, &jb->chunks[i], islist);
   return push_results(L, jb, reduce);
 }
 /* }==================================================================== */

@@ -76,16 +76,25 @@ tome = {}
 
 -- {====== module functions ======
 
----Map the file at `path`.  `"-"` is standard input.  Files that cannot be
----mapped (pipes, FIFOs, character devices, /proc files) are read into
----memory and still work; an empty file is a map of length 0.
+---@class tome.openopts
+---@field decompress? boolean  # false: the raw bytes of a compressed file
+---@field memory? integer      # bytes kept in memory before spilling
+---@field tmpdir? string       # where streams spill (default $TMPDIR or /tmp)
+---@field workers? integer     # threads decompressing multi-member/frame files
+
+---Map the file at `path`.  `"-"` is standard input.  Gzip, zstd, xz and
+---bzip2 files (by their magic bytes) open as a read-only map of the
+---decompressed bytes.  Streams (pipes, FIFOs, devices, /proc files) are
+---read through, spilling beyond 64 MB into an unlinked file in $TMPDIR;
+---an empty file is a map of length 0.
 ---@param path string
 ---@param mode? tome.mode  # "r" by default
+---@param opts? tome.openopts
 ---@return tome.map|nil map
 ---@return string? message  # on failure: "path: reason"
 ---@return integer? errno
 ---@nodiscard
-function tome.open(path, mode) end
+function tome.open(path, mode, opts) end
 
 ---Create (or truncate) `path` with `size` zero bytes and map it "r+".
 ---@param path string
@@ -119,16 +128,20 @@ function tome.output(path) end
 ---@field chunks? integer   # how many chunks (default: 4 per worker)
 ---@field arg? tome.portable  # passed to fn as its second argument
 
----Run `fn(view, opts.arg)` on chunks of `src` in worker threads, each with
+---Run `fn(view, opts.arg, name)` on chunks of `src` (a map, a view, a
+---path, or a list of them; chunks never span two inputs and `name` is the
+---input's path) in worker threads, each with
 ---its own Lua state.  `fn` must not capture local variables (upvalues
 ---other than _ENV are an error).  Results (nil, booleans, numbers,
 ---strings and tables of them) come back in chunk order as a list (with a
 ---field n), or folded with `opts.reduce`.  An error in a worker is raised
 ---here with the chunk's byte range.
----@param src tome.view|string  # a map, a view or a path
----@param fn fun(v: tome.view, arg: any): tome.portable
+---@param src tome.view|string|(tome.view|string)[]  # maps, views, paths
+---@param fn fun(v: tome.view, arg: any, name: string?): tome.portable
 ---@param opts? tome.parallelopts
----@return any
+---@return any result  # nil, message, errno when a path cannot be opened
+---@return string? message
+---@return integer? errno
 function tome.parallel(src, fn, opts) end
 
 ---The number of CPUs this process may run on (its affinity mask, as taskset
