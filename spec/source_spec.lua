@@ -97,6 +97,55 @@ describe("compressed files", function()
     end)
   end)
 
+  it("decompress many members or frames in several threads, exactly",
+     function()
+    local r = H.rng("parallel decompression")
+    for _, t in ipairs { TOOLS[1], TOOLS[2] } do
+      if not t.have then return pending(t.name .. " missing") end
+      -- pieces of random (incompressible) and log bytes, some empty; the
+      -- random ones hold a gzip header that gzip -1 stores as it is,
+      -- which looks like the start of a member
+      local cat = H.tmpname("." .. t.name)
+      local hdr = "\31\139\8\0\0\0\0\0\0\3"
+      local function noise(n)
+        local t = {}
+        for i = 1, n do t[i] = r:int(0, 255) end
+        local out = {}
+        for i = 1, n, 4096 do
+          out[#out + 1] = string.char(table.unpack(t, i, math.min(n, i + 4095)))
+        end
+        return table.concat(out)
+      end
+      for k = 1, 10 do
+        local bytes = k % 3 == 0 and "" or k % 2 == 0
+          and noise(r:int(350000, 450000)) .. hdr .. noise(1000)
+          or H.readfile(genlog(r:int(100000, 400000), k))
+        local part = compress(t, H.tmpfile(bytes), "-1")
+        shell(("cat %s >> %s"):format(q(part), q(cat)))
+      end
+      assert.is_true(H.filesize(cat) > 1048576)
+      local want = reference(t, cat)
+      for _, o in ipairs { { workers = 1 }, { workers = 2 },
+                           { workers = 3, memory = 1000 },
+                           { workers = 2, memory = 1 << 30 } } do
+        local m = assert(tome.open(cat, "r", o))
+        assert.is_true(m:sub(1, -1) == want, t.name .. " " .. o.workers)
+      end
+      -- damage in a later piece is found, with its offset
+      local bytes = H.readfile(cat)
+      local k = #bytes - r:int(100, 5000)
+      for _, bad in ipairs { bytes:sub(1, k),
+          bytes:sub(1, k - 1) .. string.char(bytes:byte(k) ~ 1) ..
+          bytes:sub(k + 1) } do
+        local got = table.pack(tome.open(H.tmpfile(bad), "r",
+                                         { workers = 2 }))
+        assert.are.equal(3, got.n)
+        assert.matches("byte offset %d+", got[2])
+        assert.are.equal(84, got[3])
+      end
+    end
+  end)
+
   it("answer every read method as a plain map of the same bytes", function()
     local r = H.rng("methods on compressed")
     local plain = genlog(400000, 7)

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -854,14 +857,294 @@ static int same_file(const struct stat *a, const struct stat *b) {
          a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+/* {====================================================================
+** Parallel decompression of files made of independent pieces
+**
+** A gzip file of several members (bgzip, concatenated files) and a zstd
+** file of several frames (pzstd, concatenated files) can be decompressed
+** piece by piece in several threads, each piece written at its own
+** offset, when the size of every piece is known beforehand:
+**   - zstd frames say their decompressed size in their header, and the
+**     library walks the frames (ZSTD_findFrameCompressedSize);
+**   - a gzip member ends with ISIZE, its size modulo 2^32, just before
+**     the next member's header.  Members are found by their headers
+**     (1f 8b 08, sane flags); a header that is only compressed bytes by
+**     chance, a member of 4 GiB or more, padding or garbage show up as a
+**     piece that does not end where it should or is not of its size, and
+**     then everything is done again sequentially (which also reports real
+**     errors properly).
+** ===================================================================== */
+
+typedef struct piece {
+  size_t in, inlen;        /* compressed bytes in the file */
+  uint64_t out, outlen;    /* where its bytes go, how many */
+} piece;
+
+typedef struct pjob {
+  int fmt;
+  const unsigned char *base;  /* the compressed file, mapped */
+  size_t size;
+  piece *ps;
+  size_t n, cap;
+  int fd;                  /* the output: a file, or ... */
+  char *mem;               /* ... memory */
+  pthread_mutex_t lock;
+  size_t next;             /* next piece to take (under lock) */
+  int failed;              /* a piece went wrong (under lock) */
+  int err;                 /* an error that is not about the data */
+} pjob;
+
+static int add_piece(pjob *j, size_t in, size_t inlen, uint64_t outlen) {
+  if (j->n == j->cap) {
+    size_t cap = j->cap ? j->cap * 2 : 64;
+    piece *np = realloc(j->ps, cap * sizeof *np);
+    if (np == NULL) return ENOMEM;
+    j->ps = np;
+    j->cap = cap;
+  }
+  uint64_t out = j->n ? j->ps[j->n - 1].out + j->ps[j->n - 1].outlen : 0;
+  j->ps[j->n++] = (piece){in, inlen, out, outlen};
+  return 0;
+}
+
+/* Drop mapped pages of [a, b) from memory (they stay in the page cache):
+** resident memory stays small however big the compressed file. */
+static void release(const unsigned char *base, size_t a, size_t b) {
+  size_t ps = 4096;
+  a = (a + ps - 1) & ~(ps - 1);
+  b &= ~(ps - 1);
+  if (b > a) madvise((void *)(base + a), b - a, MADV_DONTNEED);
+}
+
+static int zstd_pieces(pjob *j) {
+  size_t pos = 0;
+  while (pos < j->size) {
+    size_t n = ZSTD_findFrameCompressedSize(j->base + pos, j->size - pos);
+    if (ZSTD_isError(n)) return -1;
+    unsigned long long out = ZSTD_getFrameContentSize(j->base + pos, n);
+    if (out == ZSTD_CONTENTSIZE_UNKNOWN || out == ZSTD_CONTENTSIZE_ERROR)
+      return -1;
+    if (add_piece(j, pos, n, out) != 0) return ENOMEM;
+    release(j->base, pos, pos + n);
+    pos += n;
+  }
+  return 0;
+}
+
+static int gzip_header(const unsigned char *p, size_t n) {
+  return n >= 10 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 8 &&
+         (p[3] & 0xe0) == 0 && (p[8] == 0 || p[8] == 2 || p[8] == 4) &&
+         (p[9] <= 13 || p[9] == 255);
+}
+
+static uint32_t le32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+
+static int gzip_pieces(pjob *j) {
+  size_t start = 0, pos = 1;
+  if (!gzip_header(j->base, j->size)) return -1;
+  for (;;) {
+    const unsigned char *hit = NULL;
+    while (pos + 10 <= j->size) {
+      hit = memmem(j->base + pos, j->size - pos, "\x1f\x8b\x08", 3);
+      if (hit == NULL) break;
+      size_t at = (size_t)(hit - j->base);
+      if (at >= start + 18 && gzip_header(hit, j->size - at)) break;
+      pos = at + 1;
+      hit = NULL;
+    }
+    size_t end = hit ? (size_t)(hit - j->base) : j->size;
+    if (end < start + 18) return -1;
+    if (add_piece(j, start, end - start, le32(j->base + end - 4)) != 0)
+      return ENOMEM;
+    release(j->base, start, end);
+    if (hit == NULL) return 0;
+    start = end;
+    pos = end + 1;
+  }
+}
+
+/* Decompress one piece: exactly inlen bytes in, exactly outlen out. */
+static int run_piece(pjob *j, dec *d, const piece *pc, char *buf,
+                     size_t cap) {
+  const unsigned char *in = j->base + pc->in;
+  size_t inn = pc->inlen;
+  uint64_t done = 0;
+  int rc = D_OK;
+  if (dec_reset(d) != 0) return ENOMEM;
+  while (rc != D_END) {
+    char *out = j->mem ? j->mem + pc->out + done : buf;
+    size_t room = j->mem ? (size_t)(pc->outlen - done) : cap;
+    size_t made = 0;
+    unsigned char spare;
+    rc = dec_step(d, &in, &inn, room ? (unsigned char *)out : &spare,
+                  room ? room : 1, &made, 1);
+    if (rc == D_ERR || made > pc->outlen - done) return -1;
+    if (!j->mem && made > 0) {
+      const char *p = buf;
+      size_t left = made;
+      off_t at = (off_t)(pc->out + done);
+      while (left > 0) {
+        ssize_t w = pwrite(j->fd, p, left, at);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return w < 0 ? errno : ENOSPC;
+        p += w;
+        left -= (size_t)w;
+        at += w;
+      }
+    }
+    done += made;
+    if (rc != D_END && made == 0 && inn == 0) return -1;
+  }
+  return inn == 0 && done == pc->outlen ? 0 : -1;
+}
+
+/* run_piece, with a fault (the file shrank under us) as EIO */
+static int guarded_piece(pjob *j, dec *d, const piece *pc, char *buf,
+                         size_t cap) {
+  tm_guard g;
+  if (!tm_guard_enter(&g)) return EIO;
+  int e = run_piece(j, d, pc, buf, cap);
+  tm_guard_leave(&g);
+  return e;
+}
+
+/* the pieces of the file at j->base, guarded likewise (-1 on a fault) */
+static int guarded_pieces(pjob *j) {
+  tm_guard g;
+  if (!tm_guard_enter(&g)) return -1;
+  int e = j->fmt == TM_FMT_ZSTD ? zstd_pieces(j) : gzip_pieces(j);
+  tm_guard_leave(&g);
+  return e;
+}
+
+static void *pworker(void *ud) {
+  pjob *j = (pjob *)ud;
+  dec d;
+  size_t cap = OUT_SIZE;
+  char *buf = j->mem ? NULL : malloc(cap);
+  int e = dec_init(&d, j->fmt, 1);
+  if (e == 0 && !j->mem && buf == NULL) e = ENOMEM;
+  for (;;) {
+    size_t k;
+    pthread_mutex_lock(&j->lock);
+    if (e > 0 && j->err == 0) j->err = e;
+    if (e < 0) j->failed = 1;
+    k = j->next++;
+    int stop = j->failed || j->err || k >= j->n;
+    pthread_mutex_unlock(&j->lock);
+    if (stop) break;
+    e = guarded_piece(j, &d, &j->ps[k], buf, cap);
+    release(j->base, j->ps[k].in, j->ps[k].in + j->ps[k].inlen);
+  }
+  dec_end(&d);
+  free(buf);
+  return NULL;
+}
+
+/* Decompress the pieces with 'nw' threads into s (a file at fd, or the
+** memory at mem).  0, -1 to go sequential, or an errno value. */
+static int run_pieces(pjob *j, int nw) {
+  pthread_t ts[64];
+  int started = 0;
+  sigset_t all, old;
+  pthread_mutex_init(&j->lock, NULL);
+  sigfillset(&all);             /* signals go to the caller's thread */
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  for (; started < nw && started < 64; started++)
+    if (pthread_create(&ts[started], NULL, pworker, j) != 0) break;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (started == 0) pworker(j);
+  for (int i = 0; i < started; i++) pthread_join(ts[i], NULL);
+  pthread_mutex_destroy(&j->lock);
+  if (j->err > 0) return j->err;
+  return j->failed ? -1 : 0;
+}
+
+/* 0 with m filled, -1 when the file is not for this path (go on
+** sequentially), or an errno value with info->msg set. */
+static int open_parallel(tm_mapping *m, int fd, const struct stat *st,
+                         int fmt, const tm_source_opts *o,
+                         tm_source_info *info) {
+  int nw = o->workers > 0 ? o->workers : ncpus();
+  size_t limit = o->memory ? o->memory : SPILL_DECOMPRESSED;
+  if (nw < 2 || (fmt != TM_FMT_GZIP && fmt != TM_FMT_ZSTD) ||
+      (uint64_t)st->st_size > SIZE_MAX || st->st_size < (off_t)(1 << 20))
+    return -1;
+  pjob j;
+  memset(&j, 0, sizeof j);
+  j.fmt = fmt;
+  j.fd = -1;
+  j.size = (size_t)st->st_size;
+  void *p = mmap(NULL, j.size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) return -1;
+  j.base = p;
+  tm_guard_install();
+  int e = guarded_pieces(&j);
+  uint64_t total = j.n ? j.ps[j.n - 1].out + j.ps[j.n - 1].outlen : 0;
+  if (e == 0 && j.n < 2) e = -1;
+  if (e == 0 && total > SIZE_MAX) e = -1;
+  if (e == 0 && total <= limit) {
+    j.mem = malloc(total > 0 ? (size_t)total : 1);
+    if (j.mem == NULL) e = ENOMEM;
+  } else if (e == 0) {
+    const char *dir = tmp_dir(o);
+    j.fd = tmp_open(dir);
+    if (j.fd < 0) e = errno;
+    /* the whole size at once: a bomb fails here, before any work */
+    else if ((e = posix_fallocate(j.fd, 0, (off_t)total)) == EOPNOTSUPP ||
+             e == EINVAL)
+      e = ftruncate(j.fd, (off_t)total) == 0 ? 0 : errno;
+    if (e > 0)
+      snprintf(info->msg, sizeof info->msg, "cannot spill into a temporary "
+               "file in %s (%llu bytes): %s", dir, (unsigned long long)total,
+               strerror(e));
+  }
+  if (e == 0) e = run_pieces(&j, j.n < (size_t)nw ? (int)j.n : nw);
+  munmap(p, j.size);
+  free(j.ps);
+  if (e == 0) {
+    info->workers = nw;
+    info->spilled = j.fd >= 0;
+    if (j.fd >= 0) return tm_map_fd(m, j.fd, TM_MODE_R);
+    tm_map_adopt(m, j.mem, (size_t)total, total > 0 ? (size_t)total : 1,
+                 TM_MODE_R);
+    return 0;
+  }
+  free(j.mem);
+  if (j.fd >= 0) close(j.fd);
+  if (e == EIO)
+    snprintf(info->msg, sizeof info->msg, "the file changed while it was "
+             "being decompressed");
+  else if (e > 0 && info->msg[0] == '\0')
+    snprintf(info->msg, sizeof info->msg, "%s", strerror(e));
+  return e;
+}
+/* }==================================================================== */
+
 /* A compressed regular file: decompress it whole (fd is ours). */
 static int open_compressed(tm_mapping *m, int fd, const struct stat *st,
                            const tm_source_opts *o, const char *path,
                            tm_source_info *info) {
   tm_reader *r;
   struct stat after;
-  int e = tm_reader_fdopen(&r, fd, 1, path, 0);
+  int e = open_parallel(m, fd, st, info->fmt, o, info);
+  if (e >= 0) {
+    if (e == 0 && (fstat(fd, &after) != 0 || !same_file(st, &after))) {
+      tm_map_close(m);
+      e = EIO;
+      snprintf(info->msg, sizeof info->msg, "the file changed while it was "
+               "being decompressed");
+    }
+    close(fd);
+    return e;
+  }
+  if (lseek(fd, 0, SEEK_SET) != 0) { e = errno; close(fd); return e; }
+  e = tm_reader_fdopen(&r, fd, 1, path, 0);
   if (e != 0) { close(fd); return e; }
+  if (o->workers > 0) r->threads = o->workers;   /* xz's threads */
   e = read_spilled(r, m, TM_MODE_R, o->memory ? o->memory
                    : SPILL_DECOMPRESSED, tmp_dir(o), info);
   if (e == 0 && (fstat(fd, &after) != 0 || !same_file(st, &after))) {

@@ -335,6 +335,48 @@ static void spec_concatenated(void) {
   }
 }
 
+/* Files of several gzip members or zstd frames go to several threads;
+** a gzip header inside a member's stored bytes sends them back to one. */
+static void spec_parallel(void) {
+  for (size_t t = 0; t < 2; t++) {
+    if (!tools[t].have) continue;
+    for (int fake = 0; fake < 2; fake++) {
+      setctx("%s in threads, %s", tools[t].name, fake ? "a fake header" :
+             "plain pieces");
+      char cat[512];
+      snprintf(cat, sizeof cat, "%s", path_of("par.c"));
+      unlink(cat);
+      for (int i = 0; i < 4; i++) {
+        size_t n = 300000 + below(100000);
+        char *data = make_data(n, 0);
+        if (fake && i == 1) memcpy(data + n / 2, "\x1f\x8b\x08\0\0\0\0\0\0\x03", 10);
+        put(path_of("part"), data, n);
+        /* zstd records the size in the frame when it reads a file */
+        sh("%s -1 '%s' > '%s'", tools[t].compress, path_of("part"),
+           path_of("part.c"));
+        sh("cat '%s' >> '%s'", path_of("part.c"), cat);
+        free(data);
+      }
+      size_t rn;
+      char *ref = reference(&tools[t], cat, &rn);
+      for (int mem = 0; mem < 2; mem++) {
+        tm_mapping m;
+        tm_source_info info;
+        tm_source_opts o = {0, mem ? (size_t)1 << 30 : 1000, 2, dir};
+        int e = tm_source_open(&m, cat, TM_MODE_R, &o, &info);
+        CHECK(e == 0, "open: %s", info.msg);
+        if (e != 0) continue;
+        same("threads", m.base, m.len, ref, rn);
+        CHECK(info.workers == (fake && t == 0 ? 1 : 2), "workers %d",
+              info.workers);
+        CHECK(info.spilled == !mem, "spilled %d", info.spilled);
+        tm_map_close(&m);
+      }
+      free(ref);
+    }
+  }
+}
+
 /* Read a stream that must fail; the message names the file and what. */
 static void expect_error(const char *path, const char *what, int err) {
   for (int how = 0; how < 3; how++) {
@@ -556,6 +598,7 @@ int main(int argc, char **argv) {
   spec_sniff();
   spec_roundtrip();
   spec_concatenated();
+  spec_parallel();
   spec_bad();
   spec_plain_and_raw();
   spec_pipe();
