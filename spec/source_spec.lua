@@ -108,11 +108,11 @@ describe("compressed files", function()
       local cat = H.tmpname("." .. t.name)
       local hdr = "\31\139\8\0\0\0\0\0\0\3"
       local function noise(n)
-        local t = {}
-        for i = 1, n do t[i] = r:int(0, 255) end
+        local b = {}
+        for i = 1, n do b[i] = r:int(0, 255) end
         local out = {}
         for i = 1, n, 4096 do
-          out[#out + 1] = string.char(table.unpack(t, i, math.min(n, i + 4095)))
+          out[#out + 1] = string.char(table.unpack(b, i, math.min(n, i + 4095)))
         end
         return table.concat(out)
       end
