@@ -73,6 +73,7 @@ data() {
   case $1 in
     log) echo "$DIR/access-$LOG_SIZE.log";;
     csv) echo "$DIR/sales-$CSV_SIZE.csv";;
+    *) "data_$1";;        # an area's own kind (scripts/bench/tasks_*.sh)
   esac
 }
 
@@ -85,6 +86,7 @@ generate() {   # generate KIND: write the file anew
 }
 
 prepare() {    # prepare KIND STATE: put the data file in a cache state
+  case $1 in log|csv) ;; *) "prepare_$1" "$2"; return;; esac
   kind=$1 file=$(data "$1")
   case $kind in log) size=$LOG_SIZE;; csv) size=$CSV_SIZE;; esac
   case $2 in
@@ -204,7 +206,9 @@ run_task() {
   : > "$TMP/cmds"
   "task_$task"
   prepare "$KIND" "$state"
-  size=$(wc -c < "$IN")
+  if [ -d "$IN" ]; then   # a directory of files: their bytes
+    size=$(find "$IN" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+  else size=$(wc -c < "$IN"); fi
 
   # one untimed run each: output (to check against tome's) and peak RSS
   n=0
