@@ -281,6 +281,34 @@ describe("compressed files", function()
     assert.are.equal("not gzip\n", assert(tome.open(p)):sub(1, -1))
   end)
 
+  it("never give wrong bytes for a file that changes while it is read",
+     function()
+    if not TOOLS[1].have then return pending("gzip missing") end
+    -- two versions of a file; a background job rewrites it in place
+    -- while tome decompresses it: the map holds one version whole, or
+    -- the open fails (corrupt data, or "changed while ... decompressed")
+    local a = H.readfile(genlog(3000000, 11))
+    local b = H.readfile(genlog(3000000, 12))
+    local za = H.readfile(compress(TOOLS[1], H.tmpfile(a), "-1"))
+    local zb = H.readfile(compress(TOOLS[1], H.tmpfile(b), "-1"))
+    local pa, pb = H.tmpfile(za), H.tmpfile(zb)
+    local p = H.tmpfile(za)
+    for k = 1, 8 do
+      shell(("cp %s %s"):format(q(k % 2 == 1 and pa or pb), q(p)))
+      assert(os.execute(("(sleep 0.0%d; cat %s > %s) &"):format(k,
+        q(k % 2 == 1 and pb or pa), q(p))))
+      local m, msg, err = tome.open(p, "r", { workers = 1 })
+      if m then
+        local s = m:sub(1, -1)
+        assert.is_true(s == a or s == b, "a map of mixed bytes")
+      else
+        assert.is_true(err == 84 or err == 5, msg)
+        assert.matches(p, msg, 1, true)
+      end
+      os.execute("sleep 0.2")
+    end
+  end)
+
   it("read through the host: tome -m and scripts over many files",
      function()
     if not TOOLS[1].have then return pending("gzip missing") end

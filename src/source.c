@@ -546,7 +546,7 @@ static int rd_after(tm_reader *r) {
 }
 
 /* Decompress into buf[end, cap): > 0 bytes made, 0 at the end, -1. */
-static ssize_t rd_decode(tm_reader *r) {
+static ssize_t rd_decode_to(tm_reader *r, unsigned char *dst, size_t room) {
   for (;;) {
     if (r->state == ST_AFTER) {
       if (rd_after(r) < 0) return -1;
@@ -556,17 +556,13 @@ static ssize_t rd_decode(tm_reader *r) {
     const unsigned char *p = r->in + r->inpos;
     size_t n = r->inlen - r->inpos, made;
     int atend = r->eof && r->inpos == r->inlen;
-    int rc = dec_step(&r->d, &p, &n, (unsigned char *)r->buf + r->end,
-                      r->cap - r->end, &made, r->eof);
+    int rc = dec_step(&r->d, &p, &n, dst, room, &made, r->eof);
     size_t used = (size_t)(p - (r->in + r->inpos));
     r->inpos += used;
     if (rc == D_ERR) return rd_corrupt(r);
     if (rc == D_END) r->state = ST_AFTER;
     r->stuck = (made == 0 && used == 0 && rc == D_OK) ? r->stuck + 1 : 0;
-    if (made > 0) {
-      r->end += made;
-      return (ssize_t)made;
-    }
+    if (made > 0) return (ssize_t)made;
     if (atend && r->stuck >= 2)
       return rd_seterr(r, EILSEQ, "truncated %s data: the input ends at "
                        "byte offset %llu, inside the compressed stream",
@@ -574,6 +570,13 @@ static ssize_t rd_decode(tm_reader *r) {
                        (unsigned long long)(r->inbase + r->inpos));
     if (r->inpos == r->inlen && !r->eof && rd_input(r) < 0) return -1;
   }
+}
+
+static ssize_t rd_decode(tm_reader *r) {
+  ssize_t got = rd_decode_to(r, (unsigned char *)r->buf + r->end,
+                             r->cap - r->end);
+  if (got > 0) r->end += (size_t)got;
+  return got;
 }
 
 /* Add bytes at buf's end: > 0, 0 at the end, -1. */
@@ -616,6 +619,14 @@ ptrdiff_t tm_reader_next(tm_reader *r, const char **p) {
 ptrdiff_t tm_reader_read(tm_reader *r, void *buf, size_t n) {
   if (r->err) return -1;
   if (n == 0) return 0;
+  if (r->end == r->beg && n >= 4096 &&
+      (r->state == ST_IN || r->state == ST_AFTER)) {
+    /* nothing buffered: decompress straight into the caller's buffer */
+    r->intr = 0;
+    ssize_t got = rd_decode_to(r, buf, n);
+    if (got > 0) r->told += (uint64_t)got;
+    return got;
+  }
   if (r->end == r->beg) {
     r->beg = r->end = 0;
     ssize_t got = rd_fill(r);
@@ -847,6 +858,113 @@ static int read_spilled(tm_reader *r, tm_mapping *m, int mode, size_t limit,
   info->spilled = s.fd >= 0;
   if (e == 0) e = spill_map(&s, m, mode);
   spill_discard(&s);
+  return e;
+}
+
+/* Decompressing and spilling overlap: a thread decompresses into a ring
+** of buffers while the caller writes them to the spill (both take about
+** as long for zstd, and the page cache copy is not free). */
+#define NSLOT 4
+#define SLOT_SIZE ((size_t)1 << 20)
+
+typedef struct pipeline {
+  tm_reader *r;
+  char *buf[NSLOT];
+  size_t len[NSLOT];
+  size_t head, tail;       /* slots filled, slots written (under lock) */
+  int done, stop;          /* the producer ended; the consumer gave up */
+  pthread_mutex_t lock;
+  pthread_cond_t cv;
+} pipeline;
+
+static void *producer(void *ud) {
+  pipeline *pl = (pipeline *)ud;
+  for (;;) {
+    pthread_mutex_lock(&pl->lock);
+    while (pl->head - pl->tail == NSLOT && !pl->stop)
+      pthread_cond_wait(&pl->cv, &pl->lock);
+    int stop = pl->stop;
+    size_t k = pl->head % NSLOT;
+    pthread_mutex_unlock(&pl->lock);
+    if (stop) break;
+    size_t got = 0;
+    ptrdiff_t n = 1;
+    while (got < SLOT_SIZE &&
+           (n = tm_reader_read(pl->r, pl->buf[k] + got, SLOT_SIZE - got)) != 0) {
+      if (n < 0) {
+        if (tm_reader_errno(pl->r) == EINTR) continue;
+        break;
+      }
+      got += (size_t)n;
+    }
+    pthread_mutex_lock(&pl->lock);
+    pl->len[k] = got;
+    if (got > 0) pl->head++;
+    if (n <= 0) pl->done = 1;
+    pthread_cond_broadcast(&pl->cv);
+    pthread_mutex_unlock(&pl->lock);
+    if (n <= 0) break;
+  }
+  pthread_mutex_lock(&pl->lock);
+  pl->done = 1;
+  pthread_cond_broadcast(&pl->cv);
+  pthread_mutex_unlock(&pl->lock);
+  return NULL;
+}
+
+/* read_spilled with the decompression in a thread of its own; -1 when
+** the thread cannot be had (then do it without). */
+static int read_piped(tm_reader *r, tm_mapping *m, size_t limit,
+                      const char *dir, tm_source_info *info) {
+  pipeline pl;
+  pthread_t t;
+  spill s;
+  sigset_t all, old;
+  int e = 0;
+  memset(&pl, 0, sizeof pl);
+  pl.r = r;
+  for (int i = 0; i < NSLOT; i++)
+    if ((pl.buf[i] = malloc(SLOT_SIZE)) == NULL) e = ENOMEM;
+  pthread_mutex_init(&pl.lock, NULL);
+  pthread_cond_init(&pl.cv, NULL);
+  sigfillset(&all);             /* signals go to the caller's thread */
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  if (e == 0 && pthread_create(&t, NULL, producer, &pl) != 0) e = -1;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (e == 0) {
+    spill_init(&s, limit, dir);
+    for (;;) {
+      pthread_mutex_lock(&pl.lock);
+      while (pl.head == pl.tail && !pl.done)
+        pthread_cond_wait(&pl.cv, &pl.lock);
+      int empty = pl.head == pl.tail;
+      size_t k = pl.tail % NSLOT;
+      pthread_mutex_unlock(&pl.lock);
+      if (empty) break;
+      e = spill_add(&s, pl.buf[k], pl.len[k]);
+      pthread_mutex_lock(&pl.lock);
+      pl.tail++;
+      if (e != 0) pl.stop = 1;
+      pthread_cond_broadcast(&pl.cv);
+      pthread_mutex_unlock(&pl.lock);
+      if (e != 0) {
+        snprintf(info->msg, sizeof info->msg, "%s", s.msg);
+        break;
+      }
+    }
+    pthread_join(t, NULL);
+    if (e == 0 && tm_reader_errno(r) != 0) {
+      e = tm_reader_errno(r);
+      snprintf(info->msg, sizeof info->msg, "%s", rd_detail(r));
+    }
+    info->fmt = tm_reader_format(r);
+    info->spilled = s.fd >= 0;
+    if (e == 0) e = spill_map(&s, m, TM_MODE_R);
+    spill_discard(&s);
+  }
+  for (int i = 0; i < NSLOT; i++) free(pl.buf[i]);
+  pthread_cond_destroy(&pl.cv);
+  pthread_mutex_destroy(&pl.lock);
   return e;
 }
 
@@ -1145,8 +1263,11 @@ static int open_compressed(tm_mapping *m, int fd, const struct stat *st,
   e = tm_reader_fdopen(&r, fd, 1, path, 0);
   if (e != 0) { close(fd); return e; }
   if (o->workers > 0) r->threads = o->workers;   /* xz's threads */
-  e = read_spilled(r, m, TM_MODE_R, o->memory ? o->memory
-                   : SPILL_DECOMPRESSED, tmp_dir(o), info);
+  size_t limit = o->memory ? o->memory : SPILL_DECOMPRESSED;
+  e = -1;
+  if (o->workers != 1 && ncpus() > 1)
+    e = read_piped(r, m, limit, tmp_dir(o), info);
+  if (e < 0) e = read_spilled(r, m, TM_MODE_R, limit, tmp_dir(o), info);
   if (e == 0 && (fstat(fd, &after) != 0 || !same_file(st, &after))) {
     tm_map_close(m);
     e = EIO;
