@@ -143,11 +143,12 @@ lint:
 # {====== fuzzing: our pattern engine against the string library ======
 FUZZ := build/fuzz/pattern_fuzz
 FUZZ_FLAGS := -max_len=256 -timeout=10 -dict=fuzz/pattern.dict
-$(FUZZ): fuzz/pattern_fuzz.c spec/c/pattern.c src/pattern.c src/pattern.h
+$(FUZZ): fuzz/pattern_fuzz.c spec/c/pattern.c src/pattern.c src/pattern.h \
+         src/scan.c src/scan.h
 	@mkdir -p build/fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O2 -Wall -Wextra \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -I$(LUA_INC) -Isrc -o $@ fuzz/pattern_fuzz.c src/pattern.c \
+	  -I$(LUA_INC) -Isrc -o $@ fuzz/pattern_fuzz.c src/pattern.c src/scan.c \
 	  $(LUA_LIB) -lm
 build/fuzz/corpus: fuzz/seeds.lua
 	@mkdir -p $@

@@ -23,6 +23,7 @@
 #include "lua.h"
 #include "lauxlib.h"
 #include "pattern.h"
+#include "scan.h"
 
 #define PCHAR_ESC '%'
 #define SPECIALS "^$*+?.([%-"
@@ -152,10 +153,27 @@ static int item_match(int c, const char *p, const char *ep) {
   }
 }
 
+static int set_has(const unsigned char *set, int c) {
+  return (set[c >> 3] >> (c & 7)) & 1;
+}
+
+/* The compiled set of the class item at p, or NULL (see compile_sets). */
+static const unsigned char *compiled(const tm_pat *ms, const char *p) {
+  size_t off = (size_t)(p - ms->pat);
+  if (ms->nsets == 0 || off >= TM_PAT_SETMAP || ms->setof[off] == 0)
+    return NULL;
+  return ms->sets[ms->setof[off] - 1];
+}
+
 /* the subject byte at s (if any) against [p, ep) */
 static int single(const tm_pat *ms, const char *s, const char *p,
                   const char *ep) {
-  return s < src_end(ms) && item_match(uchar(*s), p, ep);
+  const unsigned char *set;
+  if (s >= src_end(ms))
+    return 0;
+  if ((set = compiled(ms, p)) != NULL)
+    return set_has(set, uchar(*s));
+  return item_match(uchar(*s), p, ep);
 }
 /* }====== */
 
@@ -222,8 +240,14 @@ static const char *match_backref(tm_pat *ms, const char *s, int l) {
 static const char *max_expand(tm_pat *ms, const char *s, const char *p,
                               const char *ep) {
   size_t i = 0;
+  const unsigned char *set;
   if (*p == '.')
     i = (size_t)(src_end(ms) - s);
+  else if ((set = compiled(ms, p)) != NULL) {
+    size_t n = (size_t)(src_end(ms) - s);
+    while (i < n && set_has(set, uchar(s[i])))
+      i++;
+  }
   else
     while (single(ms, s + i, p, ep))
       i++;
@@ -484,6 +508,88 @@ size_t tm_pat_required(const char *pat, size_t patlen, char *buf,
   return required(pat + anchor, pat + patlen, buf, cap);
 }
 
+/* Classes (%a, [%w_]...) as 256-bit sets, so that the matcher tests a
+** byte with one lookup instead of parsing the class each time.  Walks the
+** pattern item by item as do_match does, so every offset marked here is
+** one where do_match calls single() with the item's start.  Built when a
+** long search is analysed: with the ctype tables of the locale at that
+** time (the string library reads them at each test; a script that
+** changes the locale in a gsub replacement function would see the
+** difference).  Nothing here raises: the walk stops at anything
+** malformed. */
+static void compile_sets(tm_pat *ms) {
+  const char *p = ms->pat, *pe = pat_end(ms);
+  memset(ms->setof, 0, sizeof ms->setof);
+  ms->nsets = 0;
+  while (p < pe && (size_t)(p - ms->pat) < TM_PAT_SETMAP &&
+         ms->nsets < TM_PAT_MAXSETS) {
+    const char *ep;
+    int c = uchar(*p);
+    if (c == '(' || c == ')') {
+      p++;
+      continue;
+    }
+    if (c == '$' && p + 1 == pe)
+      break;
+    if (c == PCHAR_ESC) {
+      int d = pat_byte(ms, p + 1);
+      if (d == 'b') {
+        p += 4;
+        continue;
+      }
+      if (d == 'f') {
+        if (byte_at(p + 2, pe) != '[' || (ep = class_end(p + 2, pe)) == NULL)
+          break;
+        p = ep;
+        continue;
+      }
+      if (d >= '0' && d <= '9') {
+        p += 2;
+        continue;
+      }
+    }
+    if ((ep = class_end(p, pe)) == NULL)
+      break;
+    if (c == '[' || c == PCHAR_ESC) {
+      unsigned char *set = ms->sets[ms->nsets];
+      memset(set, 0, 32);
+      for (int b = 0; b < 256; b++)
+        if (item_match(b, p, ep))
+          set[b >> 3] |= (unsigned char)(1u << (b & 7));
+      ms->setof[p - ms->pat] = (unsigned char)++ms->nsets;
+    }
+    p = ep;
+    if (p < pe && *p != '\0' && strchr("*+?-", *p) != NULL)
+      p++;
+  }
+}
+
+/* Whether a failed attempt lets the search skip a run (see tm_pat_next):
+** the pattern starts with a single-character item under '+', '*' or '-'
+** and has no back-reference (then what follows the run succeeds or fails
+** by its position alone).  Any "%<digit>" in the pattern, even after
+** "%%", counts as a back-reference here. */
+static int run_skips(tm_pat *ms) {
+  const char *p = ms->pat, *pe = pat_end(ms), *ep, *q;
+  int c;
+  if (p >= pe)
+    return 0;
+  c = uchar(*p);
+  if (c == '(' || c == ')' || (c == '$' && p + 1 == pe))
+    return 0;
+  if (c == PCHAR_ESC &&
+      (pat_byte(ms, p + 1) == 'b' || pat_byte(ms, p + 1) == 'f'))
+    return 0;
+  if ((ep = class_end(p, pe)) == NULL || ep >= pe || *ep == '\0' ||
+      strchr("*+-", *ep) == NULL)
+    return 0;
+  for (q = p; q + 1 < pe; q++)
+    if (*q == PCHAR_ESC && isdigit(uchar(q[1])))
+      return 0;
+  ms->runep = ep;
+  return 1;
+}
+
 static void first_from_item(tm_pat *ms, const char *p, const char *ep) {
   int c;
   memset(ms->first, 0, sizeof ms->first);
@@ -570,44 +676,74 @@ static void analyse(tm_pat *ms) {
     ms->fast = FAST_PREFIX;
   else
     ms->reqlen = required(ms->pat, pat_end(ms), ms->req, TM_PAT_PREFIX_MAX);
+  compile_sets(ms);
+  ms->runskip = run_skips(ms);
 }
+
+/* The first occurrence of lit[0..n) (n >= 1, n <= srclen - pos) at or
+** after pos: through the binding's seek when it has one. */
+static size_t seek_literal(tm_pat *ms, size_t pos, const char *lit,
+                           size_t n) {
+  const char *hit;
+  if (ms->seek != NULL)
+    return ms->seek(ms, pos, lit, n);
+  hit = tm_find(ms->src + pos, ms->srclen - pos, lit, n);
+  return hit != NULL ? (size_t)(hit - ms->src) : TM_PAT_NONE;
+}
+
+/* Tell the binding that no match starts before pos any more, once per
+** TM_PAT_STEP. */
+static void notify(tm_pat *ms, size_t pos) {
+  if (ms->passed != NULL && pos >= ms->mark) {
+    ms->mark = (pos / TM_PAT_STEP + 1) * TM_PAT_STEP;
+    ms->passed(ms, pos);
+  }
+}
+
+#define REQ_SLACK 4096
 
 /* Whether the required literal (if any) still occurs at or after pos:
 ** a match starting at pos would contain it. */
 static int required_ahead(tm_pat *ms, size_t pos) {
-  const char *hit;
-  if (ms->reqlen == 0 || (ms->reqnext != TM_PAT_NONE && ms->reqnext >= pos))
+  size_t at;
+  /* Searched again only once pos is REQ_SLACK past the last occurrence:
+  ** a common literal (a '.') would otherwise be searched for at every
+  ** occurrence.  The check only saves futile attempts, so a few KiB of
+  ** them at the end of the subject cost less than that. */
+  if (ms->reqlen == 0 || (ms->reqnext != TM_PAT_NONE &&
+                          ms->reqnext + REQ_SLACK >= pos))
     return 1;
   if (ms->reqlen > ms->srclen - pos)
     return 0;
-  hit = memmem(ms->src + pos, ms->srclen - pos, ms->req, ms->reqlen);
-  if (hit == NULL)
+  at = seek_literal(ms, pos, ms->req, ms->reqlen);
+  if (at == TM_PAT_NONE)
     return 0;
-  ms->reqnext = (size_t)(hit - ms->src);
+  ms->reqnext = at;
   return 1;
 }
 
 /* The first position >= pos (pos <= srclen) where a match may start, or
 ** srclen + 1 when there is none. */
-static size_t candidate(const tm_pat *ms, size_t pos) {
+static size_t candidate(tm_pat *ms, size_t pos) {
   const char *s = ms->src;
   size_t n = ms->srclen;
   switch (ms->fast) {
     case FAST_PREFIX: {
-      const char *hit;
-      size_t at = ms->pfxoff;  /* where the run lies in a match */
+      size_t at = ms->pfxoff, hit;  /* where the run lies in a match */
       if (at > n - pos || ms->pfxlen > n - pos - at)
         return n + 1;
-      if (ms->pfxlen == 1)
-        hit = memchr(s + pos + at, uchar(ms->pfx[0]), n - pos - at);
-      else
-        hit = memmem(s + pos + at, n - pos - at, ms->pfx, ms->pfxlen);
-      return hit ? (size_t)(hit - s) - at : n + 1;
+      hit = seek_literal(ms, pos + at, ms->pfx, ms->pfxlen);
+      return hit != TM_PAT_NONE ? hit - at : n + 1;
     }
     case FAST_FIRST:
-      while (pos < n && !(ms->first[uchar(s[pos]) >> 3] &
-                          (1u << (uchar(s[pos]) & 7))))
-        pos++;
+      for (;;) {  /* up to the next mark at a time, to report progress */
+        size_t lim = ms->passed != NULL && ms->mark < n ? ms->mark : n;
+        while (pos < lim && !set_has(ms->first, uchar(s[pos])))
+          pos++;
+        if (pos < lim || lim == n)
+          break;
+        notify(ms, pos);
+      }
       return pos < n ? pos : n + 1;  /* the end cannot start a match */
     default:
       return pos;
@@ -628,6 +764,11 @@ void tm_pat_init(tm_pat *ms, lua_State *L, const char *src, size_t srclen,
   ms->patlen = patlen - (size_t)ms->anchor;
   ms->refresh = NULL;
   ms->ud = NULL;
+  ms->seek = NULL;
+  ms->passed = NULL;
+  ms->mark = 0;
+  ms->runskip = 0;
+  ms->nsets = 0;
   ms->level = 0;
   ms->depth = TM_PAT_MAXCCALLS;
   ms->fast = FAST_UNKNOWN;
@@ -671,11 +812,26 @@ int tm_pat_next(tm_pat *ms, size_t from, size_t last, size_t *start,
   for (;;) {
     if (ms->fast > FAST_NONE && (pos = candidate(ms, pos)) > n)
       return 0;
+    notify(ms, pos);
     if (!required_ahead(ms, pos))
       return 0;
-    if (tm_pat_match_at(ms, pos, end) && *end != last) {
-      *start = pos;
-      return 1;
+    if (tm_pat_match_at(ms, pos, end)) {
+      if (*end != last) {
+        *start = pos;
+        return 1;
+      }
+    }
+    else if (ms->runskip) {
+      /* The pattern is c+R, c*R or c-R.  Failing at pos, it tried R at
+      ** every position from pos (+1 for c+) to the end r of the run of
+      ** c's, and failed at each; a start in (pos, r] would try R at some
+      ** of those same positions again, and R's outcome depends on its
+      ** position only (no back-reference), so they all fail too.  The
+      ** item cannot raise: do_match parsed it at pos. */
+      size_t r = pos;
+      while (single(ms, ms->src + r, ms->pat, ms->runep))
+        r++;
+      pos = r;
     }
     if (pos++ == n)
       return 0;

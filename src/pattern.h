@@ -66,6 +66,12 @@
 
 /* longest literal kept for the memchr/memmem fast paths */
 #define TM_PAT_PREFIX_MAX 32
+/* classes (%d, [a-z]...) compiled to bit sets for long searches: at most
+** this many, at pattern offsets below TM_PAT_SETMAP */
+#define TM_PAT_MAXSETS 16
+#define TM_PAT_SETMAP 64
+/* a long search calls passed() at least this often (bytes) */
+#define TM_PAT_STEP ((size_t)16 << 20)
 
 typedef struct tm_pat_cap {
   size_t start;     /* offset in the subject */
@@ -90,6 +96,16 @@ typedef struct tm_pat {
   ** function closed the map).  ud is for its use. */
   void (*refresh)(struct tm_pat *ms);
   void *ud;
+  /* Optional (NULL by default), for subjects that are long mappings:
+  ** seek(ms, pos, lit, n) returns the first occurrence of lit[0..n)
+  ** (n >= 1) lying wholly in the subject at or after pos, or TM_PAT_NONE,
+  ** and the search uses it instead of reading src for the literal fast
+  ** paths (a binding can read a file through pread there, and release
+  ** what it passed); it may raise.  passed(ms, pos) is called as the
+  ** search moves on: no match will start before pos any more; at least
+  ** every TM_PAT_STEP bytes of a long search, whatever the fast path. */
+  size_t (*seek)(struct tm_pat *ms, size_t pos, const char *lit, size_t n);
+  void (*passed)(struct tm_pat *ms, size_t pos);
   /* Results of the last successful match (valid until the next call). */
   int level;                          /* number of captures */
   tm_pat_cap cap[TM_PAT_MAXCAPTURES];
@@ -102,6 +118,12 @@ typedef struct tm_pat {
   size_t reqlen;
   char req[TM_PAT_PREFIX_MAX];        /* literal inside every match */
   size_t reqnext;                     /* where it occurs next, if known */
+  size_t mark;                        /* next passed() call at this pos */
+  int runskip;                        /* see tm_pat_next in pattern.c */
+  const char *runep;                  /* end of the leading item */
+  int nsets;                          /* compiled classes, see analyse */
+  unsigned char setof[TM_PAT_SETMAP]; /* pattern offset -> 1 + set */
+  unsigned char sets[TM_PAT_MAXSETS][32];
 } tm_pat;
 
 /* Prepare a search.  With anchorable != 0 (find, match, gsub) a leading
