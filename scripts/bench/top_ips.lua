@@ -1,9 +1,8 @@
 -- the 10 most frequent clients of a combined-format access log, as
--- "count ip" lines: tome top_ips.lua FILE
+-- "count<TAB>ip" lines: tome top_ips.lua FILE
 local tome = require "tome"
 local m <close> = assert(tome.open(arg[1]))
-local counts = {}
-for ip in m:fields(" ", 1) do counts[ip] = (counts[ip] or 0) + 1 end
+local counts = m:tally(" ", 1)
 local ips = {}
 for ip in pairs(counts) do ips[#ips + 1] = ip end
 table.sort(ips, function(a, b)
