@@ -347,6 +347,39 @@ size_t tm_split(const char *p, size_t n, const char *sep, size_t sn,
   }
   return k;
 }
+
+int tm_column(const char *p, size_t n, const char *sep, size_t sn, int col,
+              size_t *start, size_t *len) {
+  if (col < 0) {  /* all the fields are needed to count from the last */
+    tm_span sp[TM_SPLIT_MAX];
+    size_t nf = tm_split(p, n, sep, sn, sp, TM_SPLIT_MAX, 1);
+    size_t kept = nf < TM_SPLIT_MAX ? nf : TM_SPLIT_MAX;
+    size_t back = (size_t)(-(long)col);
+    if (col == 0 || back > nf || nf - back >= kept) return 0;
+    *start = sp[nf - back].start;
+    *len = sp[nf - back].len;
+    return 1;
+  }
+  if (col == 0) return 0;
+  if (sep == NULL) {  /* awk's blanks, as split_blanks */
+    size_t i = 0;
+    for (int k = 1;; k++) {
+      while (i < n && (p[i] == ' ' || p[i] == '\t')) i++;
+      if (i == n) return 0;
+      size_t b = i;
+      while (i < n && p[i] != ' ' && p[i] != '\t') i++;
+      if (k == col) { *start = b; *len = i - b; return 1; }
+    }
+  }
+  size_t pos = 0;  /* as tm_split: k separators give k + 1 fields */
+  for (int k = 1;; k++) {
+    const char *q = pos < n ? tm_find(p + pos, n - pos, sep, sn) : NULL;
+    size_t end = q ? (size_t)(q - p) : n;
+    if (k == col) { *start = pos; *len = end - pos; return 1; }
+    if (q == NULL) return 0;
+    pos = end + sn;
+  }
+}
 /* }====== */
 
 /* {====== cursor: windows ====== */

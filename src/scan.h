@@ -60,6 +60,14 @@ typedef struct tm_span {
 ** plain separators (sn >= 1), so k separators give k + 1 fields. */
 size_t tm_split(const char *p, size_t n, const char *sep, size_t sn,
                 tm_span *out, size_t max, int all);
+/* Fields that tm_column looks at for a negative column (as v:fields). */
+#define TM_SPLIT_MAX 1024
+/* Column col of the record p[0..n), split as tm_split splits it: col > 0
+** counts from the first field, col < 0 from the last (among the first
+** TM_SPLIT_MAX fields, as v:fields does).  1 with the field at
+** [*start, *start + *len), or 0 when the record has no such column. */
+int tm_column(const char *p, size_t n, const char *sep, size_t sn, int col,
+              size_t *start, size_t *len);
 /* }====== */
 
 /* {====== cursor over a range ====== */

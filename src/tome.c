@@ -12,6 +12,7 @@
 #include "lmap.h"
 #include "lmatch.h"
 #include "lparallel.h"
+#include "ltally.h"
 #include "luasrc.h"
 #include "lwriter.h"
 
@@ -24,6 +25,7 @@ int luaopen_tome(lua_State *L) {
   lua_newtable(L);
   tm_l_openmap(L);       /* the types first: the others add methods */
   tm_l_openmatch(L);
+  tm_l_opentally(L);
   tm_l_openwriter(L);
   tm_l_openparallel(L, preload_all);
   tm_l_opencodec(L);
