@@ -30,6 +30,7 @@ typedef struct tm_map {
   void (*release)(void *ctx);    /* tome_pushbuffer's callback */
   void *ctx;
   int borrowed;                  /* another state owns the mapping */
+  size_t hot[2];                 /* lmap.c: steps random reads touched */
 } tm_map;
 
 typedef struct tm_view {

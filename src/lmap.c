@@ -37,6 +37,8 @@ static int map_len(lua_State *L) {
 }
 
 /* v[i]: the byte at i; anything else is a method name */
+static void touched(tm_map *m, size_t off, size_t len);
+
 static int map_index(lua_State *L) {
   lua_Integer i;
   int isnum;
@@ -49,6 +51,7 @@ static int map_index(lua_State *L) {
     if (i < 1 || i > (lua_Integer)r.len) return 0;
     unsigned char c;
     tm_l_copy(L, &r, (char *)&c, tm_range_ptr(&r) + (i - 1), 1);
+    touched(r.map, r.off + (size_t)i - 1, 1);
     lua_pushinteger(L, c);
     return 1;
   }
@@ -77,6 +80,7 @@ static int map_byte(lua_State *L) {
     if (r.len != len) return luaL_error(L, "the map changed size");
   }
   tm_l_copy(L, &r, (char *)buf, tm_range_ptr(&r) + (i - 1), (size_t)n);
+  touched(r.map, r.off + i - 1, (size_t)n);
   /* a large copy stays below the results on the stack */
   for (int k = 0; k < n; k++) lua_pushinteger(L, buf[k]);
   return n;
@@ -88,7 +92,10 @@ static int map_sub(lua_State *L) {
   size_t i = tm_l_startpos(luaL_checkinteger(L, 2), r.len);
   size_t j = tm_l_endpos(luaL_optinteger(L, 3, -1), r.len);
   if (i > j) lua_pushliteral(L, "");
-  else tm_l_pushbytes(L, &r, tm_range_ptr(&r) + (i - 1), j - i + 1);
+  else {
+    tm_l_pushbytes(L, &r, tm_range_ptr(&r) + (i - 1), j - i + 1);
+    touched(r.map, r.off + i - 1, j - i + 1);
+  }
   return 1;
 }
 
@@ -349,6 +356,25 @@ static int iter_push(lua_State *L, tm_iter *it, const tm_range *r,
   return 2;
 }
 
+/* A record yielded as a view is never read: only its end is searched
+** for, window by window, so a record of any length costs one window of
+** memory (tm_src_line and tm_src_field hold the record whole).  1, or -1
+** (s->err). */
+static int record_end(tm_src *s, size_t pos, size_t len, const char *sep,
+                      size_t sn, int split, size_t *n, size_t *next) {
+  size_t at;
+  int rc = tm_src_find(s, pos, len, sep, sn, &at);
+  if (rc < 0) return -1;
+  if (rc == 0) {
+    *n = len - pos;
+    *next = split ? len + 1 : len;  /* split: the last field is done */
+  } else {
+    *n = at - pos;
+    *next = at + sn;
+  }
+  return 1;
+}
+
 static int iter_step(lua_State *L) {
   tm_iter *it = (tm_iter *)lua_touserdata(L, lua_upvalueindex(1));
   tm_range r;
@@ -366,7 +392,12 @@ static int iter_step(lua_State *L) {
     return iter_finish(L, it);
   tm_guard g;
   if (!tm_guard_enter(&g)) return tm_l_fault(L, it->map);
-  switch (it->what) {
+  if (it->fmt == 'v' && it->what != IT_GREP)
+    rc = record_end(&it->src, it->pos, it->len,
+                    it->what == IT_LINES ? "\n" : nd,
+                    it->what == IT_LINES ? 1 : nn, it->what == IT_SPLIT,
+                    &n, &next);
+  else switch (it->what) {
     case IT_LINES: rc = tm_src_line(&it->src, it->pos, &p, &n, &next); break;
     case IT_SPLIT:
       rc = tm_src_field(&it->src, it->pos, nd, nn, &p, &n, &next);
@@ -599,6 +630,32 @@ int tm_l_plaingrep(lua_State *L) {
 ** Binary: unpack, pack
 ** ===================================================================== */
 
+/* {======  random reads in bounded memory  ====== */
+/* Random reads (v[i], byte, sub, unpack) touch the mapping directly.  So
+** that a loop over a huge file does not keep all of it resident, each map
+** remembers the two HOT_STEP-sized steps it read last; reading a third
+** drops the least recent one from the resident set (the page cache keeps
+** it: reading it again costs a minor fault).  Reads longer than a step
+** (a big sub) are dropped as soon as they are copied.  Only for large
+** file maps that are not copy-on-write (tm_map_advise refuses those). */
+#define HOT_STEP ((size_t)16 << 20)
+
+static void touched(tm_map *m, size_t off, size_t len) {
+  if (m->mp.kind != TM_KIND_FILE || m->mp.len < 4 * HOT_STEP) return;
+  if (len > HOT_STEP) {
+    tm_map_advise(&m->mp, TM_ADV_DONTNEED, off, len);
+    return;
+  }
+  size_t step = off / HOT_STEP + 1;  /* 0: none */
+  if (step == m->hot[0]) return;
+  if (step != m->hot[1] && m->hot[1] != 0)
+    tm_map_advise(&m->mp, TM_ADV_DONTNEED, (m->hot[1] - 1) * HOT_STEP,
+                  HOT_STEP);
+  m->hot[1] = m->hot[0];
+  m->hot[0] = step;
+}
+/* }====== */
+
 static int map_unpack(lua_State *L) {
   tm_range r;
   tm_l_range(L, 1, &r);
@@ -609,6 +666,8 @@ static int map_unpack(lua_State *L) {
   if (!tm_guard_enter(&g)) return tm_l_fault(L, r.map);
   n = tm_unpack(L, fmt, tm_range_ptr(&r), r.len, pos, 3);
   tm_guard_leave(&g);
+  if (pos >= 1 && (size_t)pos <= r.len)
+    touched(r.map, r.off + (size_t)pos - 1, 1);
   return n;
 }
 

@@ -25,7 +25,10 @@ typedef struct subj_ctx {
   int idx;
   tm_guard *g;
   size_t len;
+  struct long_subj *ls;  /* the long-subject cursor, or NULL */
 } subj_ctx;
+
+static void ls_repoint(struct long_subj *ls, const char *src);
 
 /* The map may have been closed or resized, or its mapping moved, and a
 ** pcall in that Lua code may have left a dead guard on top. */
@@ -37,6 +40,7 @@ static void refresh_subject(tm_pat *ms) {
   if (r.len != cx->len)
     luaL_error(cx->L, "the map changed size during a pattern search");
   ms->src = tm_range_ptr(&r);
+  if (cx->ls != NULL) ls_repoint(cx->ls, ms->src);
 }
 
 static void watch_subject(tm_pat *ms, subj_ctx *cx, lua_State *L, int idx,
@@ -45,9 +49,105 @@ static void watch_subject(tm_pat *ms, subj_ctx *cx, lua_State *L, int idx,
   cx->idx = idx;
   cx->g = g;
   cx->len = len;
+  cx->ls = NULL;
   ms->refresh = refresh_subject;
   ms->ud = cx;
 }
+
+/* {====================================================================
+** Long subjects: a pattern search over a large range of a file finds its
+** literal candidates through a scan cursor (pread into a reused buffer,
+** or the mapping in steps released behind it), so a fresh file is read
+** at read() speed; and the mapping the matcher touched is released
+** behind the search, so the resident set stays bounded whatever the size
+** of the file.  Releasing never changes a result: a released page that
+** is read again comes back from the page cache.
+** ===================================================================== */
+
+#define LONG_SUBJ ((size_t)1 << 20)   /* shorter subjects: plain memory */
+#define RELEASE_MIN ((size_t)16 << 20)  /* release at least this much */
+
+typedef struct long_subj {
+  tm_src src;
+  int active;        /* the cursor is set up */
+  tm_map *map;
+  size_t off;        /* the range's offset in its map */
+  size_t released;   /* range bytes before this were released */
+  const size_t *keep;  /* gsub: its unwritten stretch starts here */
+} long_subj;
+
+static size_t ls_seek(tm_pat *ms, size_t pos, const char *lit, size_t n) {
+  subj_ctx *cx = (subj_ctx *)ms->ud;
+  long_subj *ls = cx->ls;
+  size_t at;
+  int rc = tm_src_find(&ls->src, pos, ms->srclen, lit, n, &at);
+  if (rc < 0) tm_l_srcerror(cx->L, ls->map, ls->src.err);
+  return rc > 0 ? at : TM_PAT_NONE;
+}
+
+/* No match starts before pos any more: drop the mapped pages behind it
+** (one byte before a match may still be read, by %f). */
+static void ls_passed(tm_pat *ms, size_t pos) {
+  long_subj *ls = ((subj_ctx *)ms->ud)->ls;
+  size_t upto = pos > 0 ? pos - 1 : 0;
+  if (ls->keep != NULL && *ls->keep < upto) upto = *ls->keep;
+  if (upto < ls->released || upto - ls->released < RELEASE_MIN) return;
+  tm_map_advise(&ls->map->mp, TM_ADV_DONTNEED, ls->off + ls->released,
+                upto - ls->released);
+  ls->released = upto;
+}
+
+/* Set up ls for the range r when it is long enough to matter, and hook
+** it to ms (whose ud is already the subj_ctx cx). */
+static void ls_setup(lua_State *L, long_subj *ls, const tm_range *r,
+                     tm_pat *ms, subj_ctx *cx) {
+  const tm_mapping *mp = &r->map->mp;
+  cx->ls = NULL;
+  if (mp->kind != TM_KIND_FILE || mp->fd < 0 || r->len < LONG_SUBJ) return;
+  if (!ls->active) {
+    tm_l_srcsetup(L, &ls->src, r);
+    ls->active = 1;
+    ls->map = r->map;
+    ls->off = r->off;
+    ls->released = 0;
+    ls->keep = NULL;
+  }
+  if (ls->src.fd < 0) ls->src.mem = tm_range_ptr(r);  /* may have moved */
+  cx->ls = ls;
+  ms->seek = ls_seek;
+  ms->passed = ls_passed;
+}
+
+static void ls_repoint(long_subj *ls, const char *src) {
+  if (ls->src.fd < 0) ls->src.mem = src;
+}
+
+static void ls_done(long_subj *ls) {
+  if (!ls->active) return;
+  tm_src_done(&ls->src);
+  ls->active = 0;
+}
+
+/* find and gsub keep their long_subj in a userdata, freed by __gc if the
+** search raises */
+#define LONG_MT "tome.longsubject"
+
+static int ls_gc(lua_State *L) {
+  ls_done((long_subj *)lua_touserdata(L, 1));
+  return 0;
+}
+
+static long_subj *ls_new(lua_State *L) {
+  long_subj *ls = (long_subj *)lua_newuserdatauv(L, sizeof *ls, 0);
+  memset(ls, 0, sizeof *ls);
+  if (luaL_newmetatable(L, LONG_MT)) {
+    lua_pushcfunction(L, ls_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  return ls;
+}
+/* }==================================================================== */
 
 /* {====================================================================
 ** find (with a pattern) and match
@@ -83,13 +183,20 @@ static int find_aux(lua_State *L, int find) {
     luaL_pushfail(L);
     return 1;
   }
+  long_subj *ls = r.len >= LONG_SUBJ ? ls_new(L) : NULL;
+  tm_l_range(L, 1, &r);  /* the allocation may have run a finalizer */
   tm_pat_init(&ms, L, tm_range_ptr(&r), r.len, p, lp, 1);
   tm_guard g;
   subj_ctx cx;
   watch_subject(&ms, &cx, L, 1, &g, r.len);
+  if (ls != NULL) ls_setup(L, ls, &r, &ms, &cx);
   if (!tm_guard_enter(&g)) return tm_l_fault(L, r.map);
   n = find_push(L, &ms, init, find);
   tm_guard_leave(&g);
+  if (ls != NULL) {
+    ls_done(ls);
+    lua_remove(L, -n - 1);  /* the long_subj under the results */
+  }
   return n;
 }
 
@@ -120,6 +227,7 @@ static int map_match(lua_State *L) {
 ** ===================================================================== */
 
 typedef struct gm_state {
+  long_subj ls;    /* first: the userdata's __gc is ls_gc */
   tm_pat ms;
   size_t pos, last, len;
   tm_progress *progress;
@@ -140,6 +248,7 @@ static int gmatch_step(lua_State *L) {
   tm_guard g;
   subj_ctx cx;
   watch_subject(&gm->ms, &cx, L, lua_upvalueindex(1), &g, gm->len);
+  ls_setup(L, &gm->ls, &r, &gm->ms, &cx);
   if (!tm_guard_enter(&g)) return tm_l_fault(L, r.map);
   if (tm_pat_next(&gm->ms, gm->pos, gm->last, &b, &e)) {
     gm->pos = gm->last = e;
@@ -148,6 +257,7 @@ static int gmatch_step(lua_State *L) {
     gm->pos = gm->len + 1;  /* done */
   }
   tm_guard_leave(&g);
+  if (n == 0) ls_done(&gm->ls);
   if (gm->progress != NULL) {
     if (n == 0) tm_progress_end(gm->progress);
     else if (e - gm->reported >= TM_PROGRESS_STEP) {
@@ -166,6 +276,13 @@ static int map_gmatch(lua_State *L) {
   size_t init = tm_pat_posrelat(luaL_optinteger(L, 3, 1), r.len);
   lua_settop(L, 2);
   gm_state *gm = (gm_state *)lua_newuserdatauv(L, sizeof(gm_state), 0);
+  memset(&gm->ls, 0, sizeof gm->ls);
+  if (luaL_newmetatable(L, LONG_MT)) {
+    lua_pushcfunction(L, ls_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  tm_l_range(L, 1, &r);  /* the allocations may have run a finalizer */
   if (init > r.len) init = r.len + 1;
   /* the pattern string stays alive as upvalue 2 */
   tm_pat_init(&gm->ms, L, tm_range_ptr(&r), r.len, p, lp, 0);
@@ -219,6 +336,8 @@ static lua_Integer gs_loop(lua_State *L, tm_pat *ms, luaL_Buffer *b,
                            lua_Integer maxn) {
   size_t pos = 0, last = TM_PAT_NONE, s, e, reported = 0;
   lua_Integer n = 0;
+  subj_ctx *cx = (subj_ctx *)ms->ud;
+  if (cx->ls != NULL) cx->ls->keep = &pos;  /* still to be copied */
   tm_progress *pg = tm_l_progress(L);
   if (pg != NULL) tm_progress_start(pg, ms->srclen);
   while (n < maxn && tm_pat_next(ms, pos, last, &s, &e)) {
@@ -235,6 +354,7 @@ static lua_Integer gs_loop(lua_State *L, tm_pat *ms, luaL_Buffer *b,
   }
   gs_keep(L, ms, b, towriter, r, pos, ms->srclen);
   if (pg != NULL) tm_progress_end(pg);
+  if (cx->ls != NULL) cx->ls->keep = NULL;
   return n;
 }
 
@@ -255,14 +375,17 @@ static int map_gsub(lua_State *L) {
   tm_guard g;
   lua_Integer n;
   lua_settop(L, 5);
+  long_subj *ls = ls_new(L);  /* at 6, below the buffer */
   luaL_buffinit(L, &b);
-  tm_l_range(L, 1, &r);  /* buffinit may have run a finalizer */
+  tm_l_range(L, 1, &r);  /* the allocations may have run a finalizer */
   tm_pat_init(&ms, L, tm_range_ptr(&r), r.len, p, lp, 1);
   watch_subject(&ms, &cx, L, 1, &g, r.len);
+  ls_setup(L, ls, &r, &ms, &cx);
   if (!tm_guard_enter(&g)) return tm_l_fault(L, r.map);
   if (w != NULL) tm_w_take(w);  /* released only if all went well */
   n = gs_loop(L, &ms, &b, w != NULL, &r, maxn);
   tm_guard_leave(&g);
+  ls_done(ls);
   if (w != NULL) {
     tm_w_release(w);
     lua_pushinteger(L, n);
@@ -290,6 +413,8 @@ typedef struct gp_state {
   char pfx[TM_PAT_PREFIX_MAX];
   tm_progress *progress;
   size_t reported;
+  int msinit;     /* ms holds the analysed pattern */
+  tm_pat ms;
 } gp_state;
 
 #define GREP_MT "tome.grepiter"
@@ -315,17 +440,21 @@ static int gp_candidate(gp_state *gp, size_t *start, const char **line,
 static int gp_search(lua_State *L, gp_state *gp, const char *p, size_t lp,
                      size_t *start, const char **line, size_t *n) {
   size_t next, b, e;
-  tm_pat ms;
+  tm_pat *ms = &gp->ms;
   while (gp->pos < gp->len) {
     int rc = gp_candidate(gp, start, line, n, &next);
     if (rc < 0) return tm_l_srcerror(L, gp->map, gp->src.err);
     if (rc == 0) return 0;
     gp->pos = next;
-    tm_pat_init(&ms, L, *line, *n, p, lp, 1);
-    if (tm_pat_find(&ms, 0, &b, &e)) {
+    /* analysed once (its fast paths kept), then pointed at each line */
+    if (!gp->msinit) tm_pat_init(ms, L, *line, *n, p, lp, 1);
+    else tm_pat_subject(ms, *line, *n);
+    gp->msinit = 1;
+    ms->L = L;
+    if (tm_pat_find(ms, 0, &b, &e)) {
       /* as string.find would, when it pushes the captures */
-      for (int i = 0; i < ms.level; i++)
-        if (ms.cap[i].len == TM_PAT_CAP_UNFINISHED)
+      for (int i = 0; i < ms->level; i++)
+        if (ms->cap[i].len == TM_PAT_CAP_UNFINISHED)
           luaL_error(L, "unfinished capture");
       return 1;
     }
@@ -364,34 +493,6 @@ static int grep_step(lua_State *L) {
   return 2;
 }
 
-/* The literal every match must start with, when there is one: the
-** pattern's leading run of ordinary characters, cut before one that a
-** quantifier makes optional. */
-static size_t literal_prefix(const char *p, size_t lp, char *out) {
-  size_t k = 0, i = 0;
-  if (lp > 0 && p[0] == '^') return 0;  /* anchored: no search needed */
-  while (i < lp && k < TM_PAT_PREFIX_MAX) {
-    /* ')' is not special to string.find's plain test, but it closes a
-    ** capture here: the literal run stops before it */
-    if (strchr("^$*+?.([%-)", p[i]) != NULL && p[i] != '\0') {
-      if (p[i] == '%' && i + 1 < lp &&
-          !((p[i + 1] >= 'a' && p[i + 1] <= 'z') ||
-            (p[i + 1] >= 'A' && p[i + 1] <= 'Z') ||
-            (p[i + 1] >= '0' && p[i + 1] <= '9'))) {
-        /* an escaped punctuation character: a literal too */
-        if (i + 2 < lp && strchr("*?-", p[i + 2]) != NULL) break;
-        out[k++] = p[i + 1];
-        i += 2;
-        continue;
-      }
-      break;
-    }
-    if (i + 1 < lp && strchr("*?-", p[i + 1]) != NULL) break;
-    out[k++] = p[i++];
-  }
-  return k;
-}
-
 static int pattern_grep(lua_State *L) {
   tm_range r;
   size_t lp;
@@ -412,8 +513,11 @@ static int pattern_grep(lua_State *L) {
   gp->map = r.map;
   gp->off = r.off;
   gp->len = r.len;
-  gp->pfxlen = literal_prefix(p, lp, gp->pfx);
-  /* a newline in the prefix can never be inside one line */
+  /* a literal that every match holds: only lines with it are tried
+  ** (tm_pat_required stops before anything that could raise, so a line
+  ** without it fails to match, as string.find fails, without raising) */
+  gp->pfxlen = tm_pat_required(p, lp, gp->pfx, TM_PAT_PREFIX_MAX);
+  /* a newline in it can never be inside one line */
   if (memchr(gp->pfx, '\n', gp->pfxlen) != NULL) gp->pos = gp->len;
   tm_l_srcsetup(L, &gp->src, &r);
   gp->progress = tm_l_progress(L);
