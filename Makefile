@@ -41,7 +41,7 @@ ifneq ($(HOST_LIBS),)
 endif
 
 .PHONY: all deps deps-test test spec-c spec-lua test-normal test-asan asan demo \
-        bench fuzz fuzz-slice lint \
+        bench bench-readme fuzz fuzz-slice lint \
         clean install uninstall
 GEN_BIN := $(BUILD)/gen_log $(BUILD)/gen_csv
 all: $(BUILD)/tome $(BUILD)/tome.so $(BUILD)/libtome.a $(CSPEC_BIN) $(GEN_BIN)
@@ -196,6 +196,10 @@ demo:
 
 bench: all
 	sh scripts/bench.sh $(BUILD)
+# the README's benchmark table, from the last `make bench`
+bench-readme:
+	lua5.4 scripts/bench/report.lua --readme \
+	  $${TOME_BENCH_DIR:-/tmp/tome-bench}/results README.md
 
 clean:
 	rm -rf build build-asan

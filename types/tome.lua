@@ -299,6 +299,18 @@ function view:grep(s, plain) end
 ---@return fun(): any, ...
 function view:fields(sep, col, ...) end
 
+---How often each value occurs: of column `col` of every line (split as
+---`fields` splits: `" "` is awk's runs of blanks, any other `sep` a plain
+---separator; negative columns count from the last field), or of the whole
+---lines when no column is given.  Lines without the column are not
+---counted.  Counted in C; merge the tables of `tome.parallel` workers by
+---adding counts.
+---@param sep? string
+---@param col? integer
+---@return table<string, integer>
+---@nodiscard
+function view:tally(sep, col) end
+
 ---The 1-based line number of byte position `pos`.
 ---@param pos integer
 ---@return integer

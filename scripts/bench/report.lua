@@ -4,6 +4,26 @@
 -- is judged on (tome's time over the fastest peer the goal names) and
 -- whether it is met.  --markdown gives the README's table (one row per
 -- task and state) under the run's header lines.
+--   report.lua --readme DIR README.md   replaces the README's table (the
+--   lines between its "bench table" markers) with DIR/table.md
+if arg[1] == "--readme" then
+  local dir, readme = arg[2], arg[3]
+  local f = assert(io.open(dir .. "/table.md"))
+  local tbl = f:read("a")
+  f:close()
+  f = assert(io.open(readme))
+  local text = f:read("a")
+  f:close()
+  local BEGIN, END = "<!-- bench table: make bench-readme -->",
+                     "<!-- end of bench table -->"
+  local a, b = text:find(BEGIN, 1, true)
+  local c = text:find(END, 1, true)
+  assert(a and c and c > b, readme .. ": no bench table markers")
+  f = assert(io.open(readme, "w"))
+  f:write(text:sub(1, b), "\n", tbl, text:sub(c))
+  f:close()
+  return
+end
 local markdown = arg[1] == "--markdown"
 local dir = arg[markdown and 2 or 1] or error("usage: report.lua [--markdown] DIR")
 
@@ -50,7 +70,8 @@ local function judge(g)
   for i = 2, #parts do names[parts[i]] = true end
   local best
   for _, t in ipairs(g.tools) do
-    if t ~= g.tome and t.time and (#parts == 1 or names[t.name])
+    if t ~= g.tome and t.time and (names[t.name] or
+       (#parts == 1 and t.check ~= "-"))  -- no yardstick unless named
        and t.check ~= "failed" and (not best or t.time < best.time) then
       best = t
     end

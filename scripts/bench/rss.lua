@@ -55,7 +55,7 @@ local run = {
   end,
   tally = function()
     local n = 0
-    for _ in pairs(m:tally(" ", 1)) do n = n + 1 end
+    for _ in pairs(m:tally(" ", 9)) do n = n + 1 end
     return n
   end,
 }

@@ -7,10 +7,21 @@ end, { workers = math.tointeger(arg[2]), reduce = function(a, b)
   for k, n in pairs(b) do a[k] = (a[k] or 0) + n end
   return a
 end })
-local ips = {}
-for ip in pairs(counts) do ips[#ips + 1] = ip end
-table.sort(ips, function(a, b)
+-- the 10 largest counts, kept in order as the table is walked (ties by
+-- address), without sorting every address
+local top = {}
+local function before(a, b)
   if counts[a] ~= counts[b] then return counts[a] > counts[b] end
   return a < b
-end)
-for i = 1, math.min(10, #ips) do print(counts[ips[i]], ips[i]) end
+end
+for ip in pairs(counts) do
+  if #top < 10 or before(ip, top[#top]) then
+    local i = #top < 10 and #top + 1 or #top
+    while i > 1 and before(ip, top[i - 1]) do
+      top[i] = top[i - 1]
+      i = i - 1
+    end
+    top[i] = ip
+  end
+end
+for _, ip in ipairs(top) do print(counts[ip], ip) end
