@@ -6,7 +6,7 @@
 "use strict";
 const path = require("path");
 const [prefix, query, file, threads = "2"] = process.argv.slice(2);
-const { DuckDBInstance } = require(path.join(prefix, "node_modules",
+const { DuckDBInstance } = require(path.resolve(prefix, "node_modules",
   "@duckdb", "node-api"));
 
 const q = (s) => "'" + s.replace(/'/g, "''") + "'";
