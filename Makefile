@@ -8,6 +8,7 @@
 #   make bench      the benchmark against the peers (big files, slow)
 #   make asan       the sanitizer build only (build-asan/)
 #   make install PREFIX=/usr/local [DESTDIR=...]
+#   make deb        the Debian packages tome, lua-tome, libtome-dev (build/deb/)
 
 BUILD    ?= build
 CC       ?= cc
@@ -21,7 +22,9 @@ ifeq ($(SAN),1)
   SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=undefined
 endif
-ALL_CFLAGS = $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS)
+# CPPFLAGS, CFLAGS and LDFLAGS from the environment come last (Debian's
+# hardening flags, for one)
+ALL_CFLAGS = $(CFLAGS_BASE) $(SANFLAGS) $(CPPFLAGS) $(CFLAGS)
 # the decompressors of src/source.c (Debian's zlib, libzstd, liblzma, libbz2)
 SRC_LIBS := -lz -lzstd -llzma -lbz2
 LIBS     := $(SRC_LIBS) -lm -ldl -lpthread
@@ -41,7 +44,7 @@ ifneq ($(HOST_LIBS),)
 endif
 
 .PHONY: all deps deps-test test spec-c spec-lua test-normal test-asan asan demo \
-        bench bench-readme fuzz fuzz-slice lint \
+        bench bench-readme fuzz fuzz-slice lint deb deb-check version \
         clean install uninstall
 GEN_BIN := $(BUILD)/gen_log $(BUILD)/gen_csv
 all: $(BUILD)/tome $(BUILD)/tome.so $(BUILD)/libtome.a $(CSPEC_BIN) $(GEN_BIN)
@@ -63,10 +66,10 @@ $(BUILD)/libtome.a: $(LIB_OBJ)
 
 # a module links no -llua: the host or lua5.4 provides the API
 $(BUILD)/tome.so: $(LIB_OBJ)
-	$(CC) $(ALL_CFLAGS) -shared -o $@ $^ $(SRC_LIBS) -lm -lpthread
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -shared -o $@ $^ $(SRC_LIBS) -lm -lpthread
 
 $(BUILD)/tome: $(HOST_OBJ) $(BUILD)/libtome.a
-	$(CC) $(ALL_CFLAGS) -Wl,-E -o $@ $(HOST_OBJ) $(BUILD)/libtome.a \
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wl,-E -o $@ $(HOST_OBJ) $(BUILD)/libtome.a \
 	  $(LUA_LIB) $(HOST_LIBS) $(LIBS)
 
 # C-level specs: one program per file under spec/c/
@@ -84,7 +87,8 @@ $(BUILD)/gen_%: scripts/gen_%.c scripts/gen_common.h | $(BUILD)/obj
 DEB_PKGS := gcc libc6-dev lua5.4 liblua5.4-dev lua-lpeg libedit-dev pkg-config \
             zlib1g-dev libzstd-dev liblzma-dev libbz2-dev
 TEST_PKGS := lua-busted lua-check tmux luarocks clang libclang-rt-14-dev \
-             zstd xz-utils bzip2
+             zstd xz-utils bzip2 \
+             debhelper lintian
 deps:
 	@sh scripts/deps.sh $(DEB_PKGS)
 deps-test:
@@ -112,6 +116,7 @@ test:
 	$(STAGE) -k fuzz $(SUBMAKE) fuzz-slice
 	$(STAGE) -k fuzz-decode $(SUBMAKE) fuzz-decode-slice
 	$(STAGE) -k lint $(SUBMAKE) lint
+	$(STAGE) -k packages $(SUBMAKE) deb-check
 	$(STAGE) end
 
 # The C specs and the busted specs of one build (BUILD, SAN as for make):
@@ -186,6 +191,29 @@ fuzz-decode-slice: $(DFUZZ) build/fuzz/dcorpus
 fuzz-decode: $(DFUZZ) build/fuzz/dcorpus
 	$(DFUZZ) -runs=$${FUZZ_RUNS:-10000000} $(DFUZZ_FLAGS) \
 	  -print_final_stats=1 build/fuzz/dcorpus
+# }======
+
+# make version: the version; make version V=1.2.3 sets it (in src/tome.h,
+# and where it is repeated: the rockspec, debian/changelog, the man page)
+version:
+	@sh scripts/version.sh $(V)
+
+# {====== Debian packages ======
+# make deb: the packages tome, lua-tome and libtome-dev (debian/), built
+# with debhelper from a copy of the sources in build/deb/tome-VERSION;
+# the .deb files land in build/deb/.  make deb-check: lintian must report
+# no error, then the packages are installed, tried and purged again
+# (scripts/debcheck.sh, a stage of make test).
+DEB_DIR := build/deb
+DEB_SRC := Makefile LICENSE README.md tome.pc.in src lua doc scripts debian
+deb:
+	@sh scripts/deps.sh $(DEB_PKGS) debhelper
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/tome-$(TOME_VER)
+	cp -r $(DEB_SRC) $(DEB_DIR)/tome-$(TOME_VER)/
+	cd $(DEB_DIR)/tome-$(TOME_VER) && dpkg-buildpackage -b -us -uc -J
+deb-check: deb
+	@sh scripts/deps.sh lintian
+	sh scripts/debcheck.sh $(DEB_DIR) $(TOME_VER)
 # }======
 
 demo:
