@@ -59,6 +59,10 @@ static void host_usage(FILE *out) {
   "  --begin chunk  with -n/-p: run 'chunk' before the first line\n"
   "  --end chunk    with -n/-p: run 'chunk' after the last line\n"
   "  --progress     show the progress of long scans on standard error\n"
+  "  --shard K/N|auto  run shard K of N of a tome.job script (0-based;\n"
+  "                 auto: from TOME_SHARD or Slurm's variables)\n"
+  "  --partial DIR  with --shard: write the shard's part into DIR\n"
+  "  --reduce DIR   fold the parts in DIR and finish the tome.job script\n"
   "  -h, --help     show this help\n"
   "  --        stop handling options\n"
   "  -         stop handling options and execute stdin\n"
@@ -242,6 +246,7 @@ typedef struct host_opts {
   const char *chunk;    /* -n / -p */
   const char *sep;      /* -F */
   const char *begin, *end;
+  const char *shard, *partial, *reduce;   /* tome.job's modes */
   int nact;
   host_act *act;        /* argc entries */
   char err[160];        /* why the command line is wrong */
@@ -319,6 +324,12 @@ static int opt_long(host_opts *o, int *i) {
     return (o->begin = opt_longvalue(o, i, 7)) != NULL;
   else if (strncmp(a, "--end", 5) == 0)
     return (o->end = opt_longvalue(o, i, 5)) != NULL;
+  else if (strncmp(a, "--shard", 7) == 0)
+    return (o->shard = opt_longvalue(o, i, 7)) != NULL;
+  else if (strncmp(a, "--partial", 9) == 0)
+    return (o->partial = opt_longvalue(o, i, 9)) != NULL;
+  else if (strncmp(a, "--reduce", 8) == 0)
+    return (o->reduce = opt_longvalue(o, i, 8)) != NULL;
   else
     return opt_fail(o, "unrecognized option '%s'", a);
   return 1;
@@ -367,6 +378,14 @@ static int host_parse(host_opts *o) {
     return opt_fail(o, "%s", "-F, --begin and --end need -n or -p");
   if (o->sep != NULL && o->sep[0] == '\0')
     return opt_fail(o, "%s", "-F needs a separator");
+  if ((o->shard || o->partial || o->reduce) &&
+      (o->chunk != NULL || o->script >= o->argc))
+    return opt_fail(o, "%s", "--shard, --partial and --reduce need a job "
+                    "script");
+  if (!o->shard != !o->partial)
+    return opt_fail(o, "%s", "--shard and --partial go together");
+  if (o->reduce && o->shard)
+    return opt_fail(o, "%s", "--reduce and --shard are two steps: give one");
   return 1;
 }
 /* }====== */
@@ -492,6 +511,38 @@ static int host_pushargs(lua_State *L) {
     lua_rawgeti(L, -(int)i, i);
   lua_remove(L, -(int)i);
   return (int)n;
+}
+
+/*
+** --shard/--partial/--reduce: tome.job (src/ljob.c, lua/tome/job.lua)
+** finds them in the registry under "tome.jobmode" and marks the table
+** used; a script that never calls tome.job is an error then, rather
+** than a run over all of the input in every shard.
+*/
+static void host_jobmode(lua_State *L, const host_opts *o) {
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, o->shard);
+  lua_setfield(L, -2, "shard");
+  lua_pushstring(L, o->partial);
+  lua_setfield(L, -2, "partial");
+  lua_pushstring(L, o->reduce);
+  lua_setfield(L, -2, "reduce");
+  lua_pushstring(L, o->argv[o->script]);
+  lua_setfield(L, -2, "script");
+  lua_setfield(L, LUA_REGISTRYINDEX, "tome.jobmode");
+}
+
+static int host_jobdone(lua_State *L) {
+  static const char msg[] =
+    "--shard/--reduce: the script did not call tome.job";
+  int used;
+  lua_getfield(L, LUA_REGISTRYINDEX, "tome.jobmode");
+  lua_getfield(L, -1, "used");
+  used = lua_toboolean(L, -1);
+  lua_pop(L, 2);
+  if (!used)
+    host_message(msg, sizeof msg - 1);
+  return used;
 }
 
 static int host_script(lua_State *L, const host_opts *o) {
@@ -902,6 +953,10 @@ static int host_pmain(lua_State *L) {
   if (o->chunk != NULL) {
     ok = host_loop(L, o);
     if (ok < 0)
+      return 0;
+  } else if (o->shard || o->reduce) {
+    host_jobmode(L, o);
+    if (!host_script(L, o) || !host_jobdone(L))
       return 0;
   } else if (script && !host_script(L, o))
     return 0;

@@ -9,6 +9,7 @@
 #include "lauxlib.h"
 #include "codec.h"
 #include "lchart.h"
+#include "ljob.h"
 #include "lmap.h"
 #include "lmatch.h"
 #include "lparallel.h"
@@ -30,6 +31,7 @@ int luaopen_tome(lua_State *L) {
   tm_l_openparallel(L, preload_all);
   tm_l_opencodec(L);
   tm_l_openchart(L);     /* tome._chart, for tome.chart */
+  tm_l_openjob(L);
   lua_pushliteral(L, TOME_VERSION);
   lua_setfield(L, -2, "version");
   return 1;

@@ -144,6 +144,23 @@ function tome.output(path) end
 ---@return integer? errno
 function tome.parallel(src, fn, opts) end
 
+---@class tome.jobspec
+---@field map fun(v: tome.view, arg: any): tome.portable  # runs on chunks in worker states (no upvalues but _ENV)
+---@field reduce? fun(a: any, b: any): any  # folds the results in input order
+---@field finish? fun(result: any): any     # runs once on the folded result (plain runs and --reduce)
+---@field input? string|tome.view|(string|tome.view)[]  # default: the script's arguments, else standard input
+---@field arg? tome.portable  # passed to map as its second argument
+---@field sep? string         # records end just after it (default "\n")
+---@field workers? integer    # threads per process (default tome.cpus())
+
+---A job stated once.  Run plainly it is tome.parallel over the inputs
+---followed by finish (what map prints is written in chunk order); with
+---`tome --shard K/N --partial DIR` it writes shard K's part, with
+---`tome --reduce DIR` it checks and folds the parts and runs finish.
+---@param spec tome.jobspec
+---@return any  # finish's value, or the folded result
+function tome.job(spec) end
+
 ---The number of CPUs this process may run on (its affinity mask, as taskset
 ---and cpusets narrow it), capped by SLURM_CPUS_PER_TASK when set: the
 ---default number of tome.parallel's workers.
