@@ -346,40 +346,70 @@ local function new_fold(reduce)
   return F
 end
 
--- Run map over [from, to) of the concatenation: results into fold,
--- output to emit(s).
+-- The stretches of the inputs that [from, to) of the concatenation
+-- covers: {e = input, a = first byte, b = end} (0-based, in the input).
+local function pieces_of(inputs, from, to)
+  local out = {}
+  for _, e in ipairs(inputs) do
+    local a = math.max(from, e.base) - e.base
+    local b = math.min(to, e.base + #e.v) - e.base
+    if b > a then out[#out + 1] = { e = e, a = a, b = b } end
+  end
+  return out
+end
+
+-- Run map over [from, to) of the concatenation: the results into fold,
+-- what map printed to emit(s), in order.  Each round hands tome.parallel
+-- a list of stretches (whole small inputs, or a big one cut at a record
+-- start) of about 'round' bytes.
 local function run_range(J, inputs, from, to, fold, emit)
-  local code = string.dump(J.spec.map)
   local workers = J.spec.workers or tome.cpus()
   local opts = { workers = workers, chunks = workers * 4, sep = J.sep,
-                 arg = { code = code, arg = J.spec.arg } }
+                 arg = { code = string.dump(J.spec.map), arg = J.spec.arg } }
   local round = ROUND_START * workers
-  for _, e in ipairs(inputs) do
-    local n = #e.v
-    local a = math.max(from, e.base) - e.base
-    local b = math.min(to, e.base + n) - e.base
-    while a < b do
-      local c = b
-      if b - a > round then
-        c = math.min(b, record_start(e, a + round, J.sep))
+  local pieces = pieces_of(inputs, from, to)
+  local i, at = 1, pieces[1] and pieces[1].a
+  while i <= #pieces do
+    local list, parts, budget = {}, {}, round
+    while i <= #pieces and budget > 0 do
+      local pc = pieces[i]
+      local c = pc.b
+      if c - at > budget then
+        c = math.min(pc.b, record_start(pc.e, at + budget, J.sep))
       end
-      local res = tome.parallel(e.v:view(a + 1, c), worker, opts)
-      local printed = false
-      for i = 1, res.n do
-        local r = res[i]
-        if r.o ~= "" then
-          emit(r.o)
-          printed = true
-        end
-        if r.e then
-          fail("map failed on %s, bytes [%d, %d]: %s", e.name, r.p,
-            r.p + r.l - 1, r.e)
-        end
-        fold.add(tome.decode(r.r))
+      list[#list + 1] = pc.e.v:view(at + 1, c)
+      parts[#parts + 1] = { e = pc.e, a = at, b = c }
+      budget = budget - (c - at)
+      if c < pc.b then at = c
+      else
+        i = i + 1
+        at = pieces[i] and pieces[i].a
       end
-      if not printed and round < ROUND_MAX then round = round * 2 end
-      a = c
     end
+    local res = tome.parallel(list, worker, opts)
+    -- the chunks tile the stretches in order: find each one's input
+    local printed, j, pos = false, 1, parts[1].a
+    for k = 1, res.n do
+      local r, part = res[k], parts[j]
+      local e = part.e
+      local off0 = e.v:offset() - 1
+      assert(r.p - 1 - off0 == pos, "tome.job: chunks out of order")
+      if r.o ~= "" then
+        emit(r.o)
+        printed = true
+      end
+      if r.e then
+        fail("map failed on %s, bytes [%d, %d]: %s", e.name, pos + 1,
+          pos + r.l, r.e)
+      end
+      fold.add(tome.decode(r.r))
+      pos = pos + r.l
+      if pos >= part.b and parts[j + 1] then
+        j = j + 1
+        pos = parts[j].a
+      end
+    end
+    if not printed and round < ROUND_MAX then round = round * 2 end
   end
 end
 -- }======
