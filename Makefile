@@ -88,7 +88,7 @@ DEB_PKGS := gcc libc6-dev lua5.4 liblua5.4-dev lua-lpeg libedit-dev pkg-config \
             zlib1g-dev libzstd-dev liblzma-dev libbz2-dev
 TEST_PKGS := lua-busted lua-check tmux luarocks clang libclang-rt-14-dev \
              zstd xz-utils bzip2 \
-             debhelper lintian
+             debhelper build-essential lintian
 deps:
 	@sh scripts/deps.sh $(DEB_PKGS)
 deps-test:
@@ -207,7 +207,7 @@ version:
 DEB_DIR := build/deb
 DEB_SRC := Makefile LICENSE README.md tome.pc.in src lua doc scripts debian
 deb:
-	@sh scripts/deps.sh $(DEB_PKGS) debhelper
+	@sh scripts/deps.sh $(DEB_PKGS) debhelper build-essential
 	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/tome-$(TOME_VER)
 	cp -r $(DEB_SRC) $(DEB_DIR)/tome-$(TOME_VER)/
 	cd $(DEB_DIR)/tome-$(TOME_VER) && dpkg-buildpackage -b -us -uc -J
