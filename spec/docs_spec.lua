@@ -188,6 +188,10 @@ local function actual()
   end
   local bin = H.tome_bin()
   for o in pairs(host_options(H.run(q(bin) .. " -h"))) do add("option", o) end
+  -- a long option the command parses but its usage forgets counts too
+  for o in (readfile("src/host.c") or ""):gmatch('"(%-%-%a[%w%-]*)') do
+    add("option", o)
+  end
   for g in pairs(host_globals(bin)) do add("global", g) end
   for v in pairs(env_vars()) do add("env", v) end
   for c in pairs(capi()) do add("capi", c) end
