@@ -555,3 +555,106 @@ describe("tome.parallel over a list of inputs", function()
     assert.matches("boom", msg, 1, true)
   end)
 end)
+
+describe("tome.lines and tome.chunks", function()
+  teardown(H.cleanup)
+
+  local function io_lines(p, fmt)
+    local t = {}
+    for l in io.lines(p, fmt) do t[#t + 1] = l end
+    return t
+  end
+
+  it("read any input as io.lines reads the plain file", function()
+    local r = H.rng("stream lines")
+    local plains = { genlog(200000, 21), H.tmpfile(r:bytes(70000)),
+                     H.tmpfile(""), H.tmpfile("no newline"),
+                     H.tmpfile("a\n\nb\r\n") }
+    for _, plain in ipairs(plains) do
+      local srcs = { plain }
+      for _, t in ipairs(TOOLS) do
+        if t.have then srcs[#srcs + 1] = compress(t, plain) end
+      end
+      for _, src in ipairs(srcs) do
+        for _, fmt in ipairs { "l", "L" } do
+          local got = {}
+          for l in tome.lines(src, fmt) do got[#got + 1] = l end
+          assert.are.same(io_lines(plain, fmt), got, src .. " " .. fmt)
+        end
+        local raw = {}
+        for l in tome.lines(src, "L", { decompress = false }) do
+          raw[#raw + 1] = l
+        end
+        assert.is_true(table.concat(raw) == H.readfile(src))
+      end
+    end
+  end)
+
+  it("cut any input into maps of whole records", function()
+    local r = H.rng("stream chunks")
+    local plain = genlog(300000, 22)
+    local bytes = H.readfile(plain)
+    local srcs = { plain }
+    for _, t in ipairs(TOOLS) do
+      if t.have then srcs[#srcs + 1] = compress(t, plain) end
+    end
+    for _, src in ipairs(srcs) do
+      for _, o in ipairs { {}, { size = 1 }, { size = r:int(100, 50000) },
+                           { size = 5000, sep = "HTTP/" } } do
+        local parts, at, last = {}, 1, nil
+        for v, pos in tome.chunks(src, o) do
+          assert.are.equal("map", tome.type(v))
+          assert.are.equal(at, pos)
+          local s = v:sub(1, -1)
+          local sep = o.sep or "\n"
+          if pos + #s <= #bytes then
+            assert.are.equal(sep, s:sub(-#sep), "a chunk ends after sep")
+          end
+          assert.are.equal(select(2, s:gsub("\n", "")), v:count("\n"))
+          parts[#parts + 1] = s
+          at = at + #s
+          last = v
+        end
+        assert.is_true(table.concat(parts) == bytes, src)
+        if last then
+          H.raises("closed map", function() return last:sub(1, 1) end)
+        end
+      end
+    end
+    local n = 0
+    for _ in tome.chunks(H.tmpfile("")) do n = n + 1 end
+    assert.are.equal(0, n)
+  end)
+
+  it("raise for inputs that cannot be read, and close when left", function()
+    H.raises("No such file or directory", function()
+      return tome.lines(H.tmpname(".missing")) end)
+    H.raises("No such file or directory", function()
+      return tome.chunks(H.tmpname(".missing")) end)
+    H.raises("bad argument #2", function()
+      return tome.chunks(H.tmpfile("x"), { size = 0 }) end)
+    H.raises("bad argument #2", function()
+      return tome.lines(H.tmpfile("x"), "n") end)
+    if TOOLS[2].have then
+      local comp = H.readfile(compress(TOOLS[2], genlog(100000, 23)))
+      local bad = H.tmpfile(comp:sub(1, #comp // 2))
+      local msg = H.raises("truncated zstd data", function()
+        for _ in tome.lines(bad) do end end)
+      assert.matches(bad, msg, 1, true)
+      assert.matches("byte offset %d+", msg)
+      H.raises("truncated zstd data", function()
+        for _ in tome.chunks(bad, { size = 1000 }) do end end)
+    end
+    local out, err, code = host([[
+      local n = 0
+      for line in tome.lines("-") do n = n + #line end
+      for v in tome.chunks(arg[1]) do
+        n = n + v:count("\n")
+        break
+      end
+      print(n)]], H.tmpfile("abc\nde\n") .. " < " ..
+      q(H.tmpfile("xyz\n12\n")))
+    assert.are.equal(0, code, err)
+    assert.are.equal("7\n", out)
+  end)
+end)

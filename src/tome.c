@@ -13,6 +13,7 @@
 #include "lmap.h"
 #include "lmatch.h"
 #include "lparallel.h"
+#include "lsource.h"
 #include "ltally.h"
 #include "luasrc.h"
 #include "lwriter.h"
@@ -28,6 +29,7 @@ int luaopen_tome(lua_State *L) {
   tm_l_openmatch(L);
   tm_l_opentally(L);
   tm_l_openwriter(L);
+  tm_l_opensource(L);
   tm_l_openparallel(L, preload_all);
   tm_l_opencodec(L);
   tm_l_openchart(L);     /* tome._chart, for tome.chart */

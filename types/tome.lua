@@ -111,6 +111,22 @@ function tome.create(path, size) end
 ---@nodiscard
 function tome.wrap(s) end
 
+---Iterate over the lines of any input (a file, "-", a pipe, a gzip, zstd,
+---xz or bzip2 file) read once as a stream, as io.lines does.
+---@param path string
+---@param fmt? "l"|"L"
+---@param opts? { decompress?: boolean }
+---@return fun(): string|nil
+function tome.lines(path, fmt, opts) end
+
+---Maps of about opts.size bytes (4 MB) of whole records (ending after
+---opts.sep, "\n"), one after the other, over any input read as a stream;
+---each chunk is closed at the next step.  Also yields its position.
+---@param path string
+---@param opts? { size?: integer, sep?: string, decompress?: boolean }
+---@return fun(): tome.map|nil, integer?
+function tome.chunks(path, opts) end
+
 ---A writer that replaces `path` atomically: the data goes to a temporary
 ---file in the same directory, renamed over `path` when `w:close()`
 ---succeeds.  A writer that is aborted or garbage-collected leaves no file.
