@@ -92,7 +92,7 @@ TEST_PKGS := lua-busted lua-check tmux luarocks clang libclang-rt-14-dev \
 deps:
 	@sh scripts/deps.sh $(DEB_PKGS)
 deps-test:
-	@sh scripts/deps.sh $(DEB_PKGS) $(TEST_PKGS)
+	@sh scripts/deps.sh $(DEB_PKGS) $(TEST_PKGS) $(SLURM_PKGS)
 # }======
 
 # {====== tests ======
@@ -115,6 +115,7 @@ test:
 	$(STAGE) -k asan-specs $(SUBMAKE) $(ASAN_VARS) spec-lua
 	$(STAGE) -k fuzz $(SUBMAKE) fuzz-slice
 	$(STAGE) -k fuzz-decode $(SUBMAKE) fuzz-decode-slice
+	$(STAGE) -k slurm $(SUBMAKE) slurm-test
 	$(STAGE) -k lint $(SUBMAKE) lint
 	$(STAGE) -k packages $(SUBMAKE) deb-check
 	$(STAGE) end
@@ -191,6 +192,20 @@ fuzz-decode-slice: $(DFUZZ) build/fuzz/dcorpus
 fuzz-decode: $(DFUZZ) build/fuzz/dcorpus
 	$(DFUZZ) -runs=$${FUZZ_RUNS:-10000000} $(DFUZZ_FLAGS) \
 	  -print_final_stats=1 build/fuzz/dcorpus
+# }======
+
+# {====== the Slurm test ======
+# make slurm-test: installs slurm-wlm and munge when missing, starts a
+# one-node cluster on localhost under a temporary directory, as root
+# without systemd (scripts/slurm/cluster.sh), runs tome.job scripts with
+# N = 1, 2, 4 and 8 shards through scripts/slurm/tome-sbatch against the
+# plain run and tome.parallel, kills a shard, and stops every daemon by
+# its PID on the way out (scripts/slurm/test.sh).
+SLURM_PKGS := slurm-wlm munge
+.PHONY: slurm-test
+slurm-test: all
+	@sh scripts/deps.sh $(SLURM_PKGS)
+	@sh scripts/slurm/test.sh $(BUILD)
 # }======
 
 # make version: the version; make version V=1.2.3 sets it (in src/tome.h,
