@@ -1025,6 +1025,9 @@ static int add_piece(pjob *j, size_t in, size_t inlen, uint64_t outlen) {
   return 0;
 }
 
+/* how far a walk over the compressed file goes before it lets go */
+#define RELEASE_STEP ((size_t)16 << 20)
+
 /* Drop mapped pages of [a, b) from memory (they stay in the page cache):
 ** resident memory stays small however big the compressed file. */
 static void release(const unsigned char *base, size_t a, size_t b) {
@@ -1034,18 +1037,58 @@ static void release(const unsigned char *base, size_t a, size_t b) {
   if (b > a) madvise((void *)(base + a), b - a, MADV_DONTNEED);
 }
 
+/* The size of the zstd frame (or skippable frame) at p, walking its
+** block headers as RFC 8878 lays them out (only the headers are
+** touched); 0 if it is not well formed within n bytes. */
+static size_t zstd_frame_size(const unsigned char *base, size_t from,
+                              size_t n) {
+  const unsigned char *p = base + from;
+  size_t released = 0;
+  static const unsigned char did[] = {0, 1, 2, 4};
+  if (n >= 8 && (p[0] & 0xf0) == 0x50 && p[1] == 0x2a && p[2] == 0x4d &&
+      p[3] == 0x18) {
+    uint64_t len = (uint64_t)p[4] | (uint64_t)p[5] << 8 |
+                   (uint64_t)p[6] << 16 | (uint64_t)p[7] << 24;
+    return len <= n - 8 ? (size_t)len + 8 : 0;
+  }
+  if (n < 6 || p[0] != 0x28 || p[1] != 0xb5 || p[2] != 0x2f || p[3] != 0xfd)
+    return 0;
+  unsigned fhd = p[4], fcs = fhd >> 6, single = (fhd >> 5) & 1;
+  size_t at = 5 + (single ? 0 : 1) + did[fhd & 3] +
+              (fcs == 0 ? single : fcs == 1 ? 2 : fcs == 2 ? 4 : 8);
+  for (;;) {
+    if (at + 3 > n) return 0;
+    unsigned b = p[at] | (unsigned)p[at + 1] << 8 | (unsigned)p[at + 2] << 16;
+    unsigned type = (b >> 1) & 3;
+    size_t len = type == 1 ? 1 : b >> 3;
+    if (type == 3 || len > n - at - 3) return 0;
+    at += 3 + len;
+    if (b & 1) break;
+    if (at - released >= RELEASE_STEP) {   /* a long frame: let go */
+      release(base, from + released, from + at);
+      released = at;
+    }
+  }
+  if (fhd & 4) at += 4;            /* the content checksum */
+  return at <= n ? at : 0;
+}
+
 static int zstd_pieces(pjob *j) {
-  size_t pos = 0;
+  size_t pos = 0, released = 0;
   while (pos < j->size) {
-    size_t n = ZSTD_findFrameCompressedSize(j->base + pos, j->size - pos);
-    if (ZSTD_isError(n)) return -1;
+    size_t n = zstd_frame_size(j->base, pos, j->size - pos);
+    if (n == 0) return -1;
     unsigned long long out = ZSTD_getFrameContentSize(j->base + pos, n);
     if (out == ZSTD_CONTENTSIZE_UNKNOWN || out == ZSTD_CONTENTSIZE_ERROR)
       return -1;
     if (add_piece(j, pos, n, out) != 0) return ENOMEM;
-    release(j->base, pos, pos + n);
     pos += n;
+    if (pos - released >= RELEASE_STEP) {
+      release(j->base, released, pos);
+      released = pos;
+    }
   }
+  release(j->base, released, pos);
   return 0;
 }
 
@@ -1060,28 +1103,45 @@ static uint32_t le32(const unsigned char *p) {
          (uint32_t)p[3] << 24;
 }
 
+/* The next gzip header after pos (at least 18 bytes after start: the
+** smallest member), or NULL; looks through the file in steps, letting go
+** of what it has passed. */
+static const unsigned char *next_header(pjob *j, size_t start, size_t pos,
+                                        size_t *released) {
+  while (pos + 10 <= j->size) {
+    size_t end = j->size - pos > RELEASE_STEP ? pos + RELEASE_STEP : j->size;
+    const unsigned char *hit = memmem(j->base + pos, end - pos,
+                                      "\x1f\x8b\x08", 3);
+    if (hit == NULL) {
+      pos = end > pos + 2 ? end - 2 : end;
+      if (end == j->size) return NULL;
+    } else {
+      size_t at = (size_t)(hit - j->base);
+      if (at >= start + 18 && gzip_header(hit, j->size - at)) return hit;
+      pos = at + 1;
+    }
+    if (pos - *released >= RELEASE_STEP) {
+      release(j->base, *released, pos);
+      *released = pos;
+    }
+  }
+  return NULL;
+}
+
 static int gzip_pieces(pjob *j) {
-  size_t start = 0, pos = 1;
+  size_t start = 0, released = 0;
   if (!gzip_header(j->base, j->size)) return -1;
   for (;;) {
-    const unsigned char *hit = NULL;
-    while (pos + 10 <= j->size) {
-      hit = memmem(j->base + pos, j->size - pos, "\x1f\x8b\x08", 3);
-      if (hit == NULL) break;
-      size_t at = (size_t)(hit - j->base);
-      if (at >= start + 18 && gzip_header(hit, j->size - at)) break;
-      pos = at + 1;
-      hit = NULL;
-    }
+    const unsigned char *hit = next_header(j, start, start + 1, &released);
     size_t end = hit ? (size_t)(hit - j->base) : j->size;
     if (end < start + 18) return -1;
     if (add_piece(j, start, end - start, le32(j->base + end - 4)) != 0)
       return ENOMEM;
-    release(j->base, start, end);
-    if (hit == NULL) return 0;
+    if (hit == NULL) break;
     start = end;
-    pos = end + 1;
   }
+  release(j->base, released, j->size);
+  return 0;
 }
 
 /* Decompress one piece: exactly inlen bytes in, exactly outlen out. */
