@@ -516,8 +516,9 @@ local function shard(J)
   if out then
     local okc, errc = out:close()
     if not okc then fail("%s: %s", outpath, errc) end
-    local st = assert(J.C.stat(outpath))
-    part.outmtime, part.outmtimens = st.mtime, st.mtimens
+    local sum, err = J.C.sumfile(outpath)
+    if not sum then fail("%s", err) end
+    part.outsum = sum
   end
   local bytes = tome.encode(part, "part")
   local path = dirpath(dir, "part", k)
@@ -657,10 +658,11 @@ local function check_out(J, dir, k, p)
     fail("%s is missing (part-%d says the shard printed %d bytes)", path, k,
       p.out)
   end
-  if st.size ~= p.out or st.mtime ~= p.outmtime
-    or st.mtimens ~= p.outmtimens then
-    fail("%s is stale or damaged: %d bytes, part-%d says %d", path,
-      st.size, k, p.out)
+  local sum, size = J.C.sumfile(path)
+  if not sum then fail("%s", size) end
+  if size ~= p.out or sum ~= p.outsum then
+    fail("%s is stale or damaged: %d bytes (checksum %s), part-%d says %d "
+      .. "(checksum %s)", path, size, sum, k, p.out, tostring(p.outsum))
   end
   return path
 end
