@@ -99,7 +99,17 @@ typedef struct {
   int little;       /* current endianness */
   int maxalign;     /* current maximum alignment */
   int fmtarg;       /* argument named by argument errors on the format */
+  void (*leave)(void *ud);  /* called before raising (tm_unpackx) */
+  void *ud;
 } tm_format;
+
+/* Before any error: a caller that unpacks under a SIGBUS guard leaves it
+** (a Lua error must never unwind past a live guard, see mapping.h). */
+static void fleave(const tm_format *f) {
+  if (f->leave != NULL) f->leave(f->ud);
+}
+#define FCHECK(f, cond, arg, msg) \
+  ((void)((cond) || (fleave(f), luaL_argerror((f)->L, (arg), (msg)))))
 
 /* One option of a format, with the padding that must precede it. */
 typedef struct {
@@ -115,6 +125,8 @@ static void format_init(tm_format *f, lua_State *L, const char *fmt,
   f->little = native_little();
   f->maxalign = 1;
   f->fmtarg = fmtarg;
+  f->leave = NULL;
+  f->ud = NULL;
 }
 
 static int is_digit(int c) {
@@ -139,7 +151,7 @@ static int read_count(tm_format *f, int dflt) {
 static int read_intsize(tm_format *f, int dflt) {
   int n = read_count(f, dflt);
   if (n > TM_MAXINTSIZE || n <= 0)
-    luaL_error(f->L, "integral size (%d) out of limits [1,%d]", n,
+    fleave(f), luaL_error(f->L, "integral size (%d) out of limits [1,%d]", n,
                TM_MAXINTSIZE);
   return n;
 }
@@ -181,14 +193,14 @@ static tm_kind read_option(tm_format *f, int *size) {
     case 'c':
       *size = read_count(f, -1);
       if (*size == -1)
-        luaL_error(f->L, "missing size for format option 'c'");
+        fleave(f), luaL_error(f->L, "missing size for format option 'c'");
       return K_CHAR;
     case ' ': break;
     case '<': f->little = 1; break;
     case '>': f->little = 0; break;
     case '=': f->little = native_little(); break;
     case '!': f->maxalign = read_intsize(f, native_maxalign()); break;
-    default: luaL_error(f->L, "invalid format option '%c'", c);
+    default: fleave(f); luaL_error(f->L, "invalid format option '%c'", c);
   }
   return K_NOP;
 }
@@ -211,7 +223,8 @@ static void next_item(tm_format *f, size_t offset, tm_item *it) {
   align = it->size;
   if (it->kind == K_PADALIGN) {
     if (*f->fmt == '\0' || read_option(f, &align) == K_CHAR || align == 0)
-      luaL_argerror(f->L, f->fmtarg, "invalid next option for option 'X'");
+      fleave(f), luaL_argerror(f->L, f->fmtarg,
+                               "invalid next option for option 'X'");
   }
   if (align <= 1 || it->kind == K_CHAR) {
     it->ntoalign = 0;
@@ -220,7 +233,7 @@ static void next_item(tm_format *f, size_t offset, tm_item *it) {
   if (align > f->maxalign)
     align = f->maxalign;
   if ((align & (align - 1)) != 0)
-    luaL_argerror(f->L, f->fmtarg,
+    fleave(f), luaL_argerror(f->L, f->fmtarg,
                   "format asks for alignment not power of 2");
   it->ntoalign = pad_to(offset, align);
 }
@@ -256,8 +269,8 @@ static void copy_ordered(char *dst, const char *src, size_t n, int little) {
 /* The integer in the 'size' bytes at p.  Sizes below a lua_Integer are
 ** zero- or sign-extended; bytes beyond a lua_Integer must only extend
 ** the sign (or be zero for unsigned), or the value does not fit. */
-static lua_Integer read_int(lua_State *L, const unsigned char *p, int size,
-                            int little, int issigned) {
+static lua_Integer read_int(const tm_format *f, const unsigned char *p,
+                            int size, int little, int issigned) {
   lua_Unsigned v = 0;
   int used = size < TM_SZINT ? size : TM_SZINT;
   int k;
@@ -271,7 +284,8 @@ static lua_Integer read_int(lua_State *L, const unsigned char *p, int size,
     int ext = (issigned && (lua_Integer)v < 0) ? UCHAR_MAX : 0;
     for (k = TM_SZINT; k < size; k++) {
       if (p[byte_index(k, size, little)] != ext)
-        luaL_error(L, "%d-byte integer does not fit into Lua Integer",
+        fleave(f), luaL_error(f->L, "%d-byte integer does not fit into "
+                              "Lua Integer",
                    size);
     }
   }
@@ -315,7 +329,7 @@ static void unpack_item(lua_State *L, const tm_format *f, const tm_item *it,
   const char *p = data + *at;
   switch (it->kind) {
     case K_INT: case K_UINT:
-      lua_pushinteger(L, read_int(L, (const unsigned char *)p, it->size,
+      lua_pushinteger(L, read_int(f, (const unsigned char *)p, it->size,
                                   f->little, it->kind == K_INT));
       break;
     case K_FLOAT: case K_NUMBER: case K_DOUBLE:
@@ -325,10 +339,10 @@ static void unpack_item(lua_State *L, const tm_format *f, const tm_item *it,
       lua_pushlstring(L, p, (size_t)it->size);
       break;
     case K_STRING: {
-      size_t n = (size_t)read_int(L, (const unsigned char *)p, it->size,
+      size_t n = (size_t)read_int(f, (const unsigned char *)p, it->size,
                                   f->little, 0);
-      luaL_argcheck(L, n <= len - *at - (size_t)it->size, dataarg,
-                    "data string too short");
+      FCHECK(f, n <= len - *at - (size_t)it->size, dataarg,
+             "data string too short");
       lua_pushlstring(L, p + it->size, n);
       *at += n;
       break;
@@ -336,8 +350,7 @@ static void unpack_item(lua_State *L, const tm_format *f, const tm_item *it,
     case K_ZSTR: {
       /* bounded: the range has no '\0' after it to stop strlen */
       const char *nul = memchr(p, '\0', len - *at);
-      luaL_argcheck(L, nul != NULL, dataarg,
-                    "unfinished string for format 'z'");
+      FCHECK(f, nul != NULL, dataarg, "unfinished string for format 'z'");
       lua_pushlstring(L, p, (size_t)(nul - p));
       *at += (size_t)(nul - p) + 1;
       break;
@@ -352,23 +365,27 @@ static int carries_value(tm_kind kind) {
   return kind != K_PADDING && kind != K_PADALIGN && kind != K_NOP;
 }
 
-int tm_unpack(lua_State *L, const char *fmt, const char *data, size_t len,
-              lua_Integer pos, int posarg) {
+int tm_unpackx(lua_State *L, const char *fmt, const char *data, size_t len,
+               lua_Integer pos, int posarg, void (*leave)(void *ud),
+               void *ud) {
   tm_format f;
   size_t at = start_offset(pos, len);
   int n = 0;
   if (data == NULL)  /* allowed when len == 0; avoids NULL + 0 */
     data = "";
-  luaL_argcheck(L, at <= len, posarg, "initial position out of string");
   format_init(&f, L, fmt, posarg > 1 ? posarg - 1 : posarg);
+  f.leave = leave;
+  f.ud = ud;
+  FCHECK(&f, at <= len, posarg, "initial position out of string");
   while (*f.fmt != '\0') {
     tm_item it;
     next_item(&f, at, &it);
     /* both terms are at most INT_MAX: the sum cannot wrap */
-    luaL_argcheck(L, (size_t)it.ntoalign + (size_t)it.size <= len - at,
-                  posarg, "data string too short");
+    FCHECK(&f, (size_t)it.ntoalign + (size_t)it.size <= len - at, posarg,
+           "data string too short");
     at += (size_t)it.ntoalign;
-    luaL_checkstack(L, 2, "too many results");
+    if (!lua_checkstack(L, 2))
+      fleave(&f), luaL_error(L, "stack overflow (too many results)");
     if (carries_value(it.kind)) {
       n++;
       unpack_item(L, &f, &it, data, len, &at, posarg);
@@ -378,6 +395,11 @@ int tm_unpack(lua_State *L, const char *fmt, const char *data, size_t len,
   }
   lua_pushinteger(L, (lua_Integer)at + 1);
   return n + 1;
+}
+
+int tm_unpack(lua_State *L, const char *fmt, const char *data, size_t len,
+              lua_Integer pos, int posarg) {
+  return tm_unpackx(L, fmt, data, len, pos, posarg, NULL, NULL);
 }
 
 /* }====== */

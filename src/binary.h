@@ -19,6 +19,11 @@
 ** sits just before the position in v:unpack(fmt, pos). */
 int tm_unpack(lua_State *L, const char *fmt, const char *data, size_t len,
               lua_Integer pos, int posarg);
+/* The same, calling leave(ud) before it raises any error (a caller that
+** reads data under a SIGBUS guard leaves the guard there: mapping.h). */
+int tm_unpackx(lua_State *L, const char *fmt, const char *data, size_t len,
+               lua_Integer pos, int posarg, void (*leave)(void *ud),
+               void *ud);
 
 /* As string.pack: the format is at stack index 'fmtarg' and the values
 ** follow it (up to the top).  Pushes the packed string; raises

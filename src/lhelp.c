@@ -123,7 +123,15 @@ void tm_l_checkwritable(lua_State *L, const tm_range *r) {
     luaL_error(L, "attempt to write to a read-only map");
 }
 
+/* A fault is a truncated file, unless the file still covers the byte:
+** then the kernel could not give the page (a full disk under a writable
+** map of a sparse file), and saying "truncated" would be false. */
 int tm_l_fault(lua_State *L, const tm_map *map) {
+  int err = tm_map_faulterr(&map->mp, tm_guard_faultaddr());
+  if (err == ENOSPC || err == EDQUOT)
+    return luaL_error(L, "mapped file: %s: the file system could not "
+                      "allocate a page for it", strerror(err));
+  if (err != 0) return luaL_error(L, "mapped file: %s", strerror(err));
   off_t now = tm_map_filesize(&map->mp);
   if (now >= 0)
     return luaL_error(L, "file truncated while mapped: it has %I bytes now, "

@@ -656,6 +656,11 @@ static void touched(tm_map *m, size_t off, size_t len) {
 }
 /* }====== */
 
+/* unpack's errors are raised out of its guard (mapping.h) */
+static void unpack_leave(void *g) {
+  tm_guard_leave((tm_guard *)g);
+}
+
 static int map_unpack(lua_State *L) {
   tm_range r;
   tm_l_range(L, 1, &r);
@@ -664,7 +669,7 @@ static int map_unpack(lua_State *L) {
   int n;
   tm_guard g;
   if (!tm_guard_enter(&g)) return tm_l_fault(L, r.map);
-  n = tm_unpack(L, fmt, tm_range_ptr(&r), r.len, pos, 3);
+  n = tm_unpackx(L, fmt, tm_range_ptr(&r), r.len, pos, 3, unpack_leave, &g);
   tm_guard_leave(&g);
   if (pos >= 1 && (size_t)pos <= r.len)
     touched(r.map, r.off + (size_t)pos - 1, 1);
@@ -1005,7 +1010,9 @@ static int map_flush(lua_State *L) {
   tm_map *m = checkmap(L);
   size_t from, to;
   tm_l_subrange(L, 2, 3, m->mp.len, &from, &to);
-  return fileresult(L, tm_map_sync(&m->mp, from, to - from), "flush");
+  int e = tm_map_sync(&m->mp, from, to - from);
+  if (e == EFAULT) return tm_l_fault(L, m);  /* its pages are gone */
+  return fileresult(L, e, "flush");
 }
 
 static int map_advise(lua_State *L) {

@@ -30,17 +30,26 @@ typedef struct subj_ctx {
 
 static void ls_repoint(struct long_subj *ls, const char *src);
 
-/* The map may have been closed or resized, or its mapping moved, and a
-** pcall in that Lua code may have left a dead guard on top. */
+/* Before the engine raises or runs Lua code: out of the guard, so that
+** no error unwinds past it (mapping.h). */
+static void leave_subject(tm_pat *ms) {
+  tm_guard_leave(((subj_ctx *)ms->ud)->g);
+}
+
+/* After Lua code ran (or an allocation that may have run a finalizer):
+** the map may have been closed or resized, or its mapping moved.  The
+** checks may raise, so they run outside the guard; then it is the
+** innermost guard again. */
 static void refresh_subject(tm_pat *ms) {
   subj_ctx *cx = (subj_ctx *)ms->ud;
   tm_range r;
-  tm_guard_reset(cx->g);
+  tm_guard_leave(cx->g);
   tm_l_range(cx->L, cx->idx, &r);
   if (r.len != cx->len)
     luaL_error(cx->L, "the map changed size during a pattern search");
   ms->src = tm_range_ptr(&r);
   if (cx->ls != NULL) ls_repoint(cx->ls, ms->src);
+  tm_guard_reset(cx->g);
 }
 
 static void watch_subject(tm_pat *ms, subj_ctx *cx, lua_State *L, int idx,
@@ -51,6 +60,7 @@ static void watch_subject(tm_pat *ms, subj_ctx *cx, lua_State *L, int idx,
   cx->len = len;
   cx->ls = NULL;
   ms->refresh = refresh_subject;
+  ms->leave = leave_subject;
   ms->ud = cx;
 }
 
@@ -81,7 +91,10 @@ static size_t ls_seek(tm_pat *ms, size_t pos, const char *lit, size_t n) {
   long_subj *ls = cx->ls;
   size_t at;
   int rc = tm_src_find(&ls->src, pos, ms->srclen, lit, n, &at);
-  if (rc < 0) tm_l_srcerror(cx->L, ls->map, ls->src.err);
+  if (rc < 0) {   /* raised out of the guard (mapping.h) */
+    leave_subject(ms);
+    tm_l_srcerror(cx->L, ls->map, ls->src.err);
+  }
   return rc > 0 ? at : TM_PAT_NONE;
 }
 
@@ -302,49 +315,57 @@ static int map_gmatch(lua_State *L) {
 ** ===================================================================== */
 
 /* Add [from, to) of the subject unchanged: to the buffer, or to the
-** writer at stack index 5 (checked anew each time: the replacement
-** function may have closed it). */
-static void gs_keep(lua_State *L, tm_pat *ms, luaL_Buffer *b, int towriter,
-                    const tm_range *r, size_t from, size_t to) {
-  if (to <= from) return;
+** writer at stack index 5.  The writer is used outside the guard: it is
+** checked anew (the replacement function may have closed it, which
+** raises) and guards its own reads of the subject.  Returns 0 or the
+** errno of a failed write (the writer keeps it too). */
+static int gs_keep(lua_State *L, tm_pat *ms, luaL_Buffer *b, int towriter,
+                   const tm_range *r, size_t from, size_t to) {
+  if (to <= from) return 0;
   if (!towriter) {
     /* make room first: the allocation may run a finalizer that closes
     ** or resizes the map, so the subject is found again after it */
     luaL_prepbuffsize(b, to - from);
     if (ms->refresh != NULL) ms->refresh(ms);
     luaL_addlstring(b, ms->src + from, to - from);
-  } else {
-    tm_writer *w = tm_w_check(L, 5);
-    int e = tm_w_write(L, w, r, ms->src + from, to - from);
-    if (e == EFAULT) tm_l_fault(L, r->map);
-    if (e) luaL_error(L, "gsub: writing the output: %s", strerror(e));
+    return 0;
   }
+  leave_subject(ms);
+  tm_writer *w = tm_w_check(L, 5);
+  int e = tm_w_write(L, w, r, ms->src + from, to - from);
+  if (e == EFAULT && r->map->mp.kind == TM_KIND_FILE) tm_l_fault(L, r->map);
+  tm_guard_reset(((subj_ctx *)ms->ud)->g);
+  return e;
 }
 
 /* The replacement text of one match goes through b; with a writer, b is
 ** emptied into it after every match, so memory stays small. */
-static void gs_flush(lua_State *L, luaL_Buffer *b, int towriter) {
-  if (!towriter || luaL_bufflen(b) == 0) return;
+static int gs_flush(lua_State *L, tm_pat *ms, luaL_Buffer *b, int towriter) {
+  if (!towriter || luaL_bufflen(b) == 0) return 0;
+  leave_subject(ms);
   tm_writer *w = tm_w_check(L, 5);
   int e = tm_w_write(L, w, NULL, luaL_buffaddr(b), luaL_bufflen(b));
-  if (e) luaL_error(L, "gsub: writing the output: %s", strerror(e));
   luaL_buffsub(b, (int)luaL_bufflen(b));
+  tm_guard_reset(((subj_ctx *)ms->ud)->g);
+  return e;
 }
 
+/* The loop; *err gets the errno of a failed write into the writer. */
 static lua_Integer gs_loop(lua_State *L, tm_pat *ms, luaL_Buffer *b,
                            int towriter, const tm_range *r,
-                           lua_Integer maxn) {
+                           lua_Integer maxn, int *err) {
   size_t pos = 0, last = TM_PAT_NONE, s, e, reported = 0;
   lua_Integer n = 0;
   subj_ctx *cx = (subj_ctx *)ms->ud;
   if (cx->ls != NULL) cx->ls->keep = &pos;  /* still to be copied */
   tm_progress *pg = tm_l_progress(L);
   if (pg != NULL) tm_progress_start(pg, ms->srclen);
+  *err = 0;
   while (n < maxn && tm_pat_next(ms, pos, last, &s, &e)) {
-    gs_keep(L, ms, b, towriter, r, pos, s);
+    if ((*err = gs_keep(L, ms, b, towriter, r, pos, s)) != 0) break;
     n++;
     tm_pat_add_repl(ms, b, s, e, 3);
-    gs_flush(L, b, towriter);
+    if ((*err = gs_flush(L, ms, b, towriter)) != 0) break;
     pos = last = e;
     if (ms->anchor) break;
     if (pg != NULL && pos - reported >= TM_PROGRESS_STEP) {
@@ -352,7 +373,7 @@ static lua_Integer gs_loop(lua_State *L, tm_pat *ms, luaL_Buffer *b,
       tm_progress_update(pg, pos);
     }
   }
-  gs_keep(L, ms, b, towriter, r, pos, ms->srclen);
+  if (*err == 0) *err = gs_keep(L, ms, b, towriter, r, pos, ms->srclen);
   if (pg != NULL) tm_progress_end(pg);
   if (cx->ls != NULL) cx->ls->keep = NULL;
   return n;
@@ -374,6 +395,7 @@ static int map_gsub(lua_State *L) {
   subj_ctx cx;
   tm_guard g;
   lua_Integer n;
+  int err = 0;
   lua_settop(L, 5);
   long_subj *ls = ls_new(L);  /* at 6, below the buffer */
   luaL_buffinit(L, &b);
@@ -383,11 +405,14 @@ static int map_gsub(lua_State *L) {
   ls_setup(L, ls, &r, &ms, &cx);
   if (!tm_guard_enter(&g)) return tm_l_fault(L, r.map);
   if (w != NULL) tm_w_take(w);  /* released only if all went well */
-  n = gs_loop(L, &ms, &b, w != NULL, &r, maxn);
+  n = gs_loop(L, &ms, &b, w != NULL, &r, maxn, &err);
   tm_guard_leave(&g);
   ls_done(ls);
   if (w != NULL) {
     tm_w_release(w);
+    /* the output failed (a full disk): nil, msg, errno, as file:write;
+    ** the writer keeps the error and close() reports it too */
+    if (err != 0) return tm_w_fail(L, w, err);
     lua_pushinteger(L, n);
     return 1;
   }
@@ -436,26 +461,34 @@ static int gp_candidate(gp_state *gp, size_t *start, const char **line,
   return tm_src_line(&gp->src, gp->pos, line, n, next);
 }
 
-/* Try the lines until one matches; 1 with the line, 0 at the end. */
+/* An engine error leaves the step's guard first (mapping.h). */
+static void gp_leave(tm_pat *ms) {
+  tm_guard_leave((tm_guard *)ms->ud);
+}
+
+/* Try the lines until one matches; 1 with the line, 0 at the end, -1
+** when the cursor failed, -2 for an unfinished capture (the caller
+** raises those once out of the guard g). */
 static int gp_search(lua_State *L, gp_state *gp, const char *p, size_t lp,
-                     size_t *start, const char **line, size_t *n) {
+                     tm_guard *g, size_t *start, const char **line,
+                     size_t *n) {
   size_t next, b, e;
   tm_pat *ms = &gp->ms;
   while (gp->pos < gp->len) {
     int rc = gp_candidate(gp, start, line, n, &next);
-    if (rc < 0) return tm_l_srcerror(L, gp->map, gp->src.err);
-    if (rc == 0) return 0;
+    if (rc <= 0) return rc;
     gp->pos = next;
     /* analysed once (its fast paths kept), then pointed at each line */
     if (!gp->msinit) tm_pat_init(ms, L, *line, *n, p, lp, 1);
     else tm_pat_subject(ms, *line, *n);
     gp->msinit = 1;
     ms->L = L;
+    ms->leave = gp_leave;   /* this step's guard */
+    ms->ud = g;
     if (tm_pat_find(ms, 0, &b, &e)) {
       /* as string.find would, when it pushes the captures */
       for (int i = 0; i < ms->level; i++)
-        if (ms->cap[i].len == TM_PAT_CAP_UNFINISHED)
-          luaL_error(L, "unfinished capture");
+        if (ms->cap[i].len == TM_PAT_CAP_UNFINISHED) return -2;
       return 1;
     }
   }
@@ -473,12 +506,14 @@ static int grep_step(lua_State *L) {
   tm_l_iterrange(L, gp->map, gp->off, gp->len, &gp->src, &r);
   tm_guard g;
   if (!tm_guard_enter(&g)) return tm_l_fault(L, gp->map);
-  found = gp_search(L, gp, p, lp, &start, &line, &n);
-  if (found) {
+  found = gp_search(L, gp, p, lp, &g, &start, &line, &n);
+  tm_guard_leave(&g);
+  if (found == -1) return tm_l_srcerror(L, gp->map, gp->src.err);
+  if (found == -2) return luaL_error(L, "unfinished capture");
+  if (found) {  /* a mapped line is copied under its own guard */
     if (gp->src.fd >= 0) lua_pushlstring(L, line, n);
     else tm_l_pushbytes(L, &r, line, n);
   }
-  tm_guard_leave(&g);
   if (!found) {
     if (gp->progress != NULL) tm_progress_end(gp->progress);
     tm_src_done(&gp->src);

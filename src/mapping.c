@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 static void init_empty(tm_mapping *m) {
@@ -30,6 +32,17 @@ static size_t page_size(void) {
 }
 
 /* {====== heap copies (pipes, /proc, tome.wrap) ====== */
+
+/* The most a map may take in memory: the machine's memory and swap.  A
+** larger request cannot succeed, so it is refused before the allocator
+** sees it (a sanitizer's allocator would abort on it). */
+static int heap_fits(size_t n) {
+  struct sysinfo si;
+  if (sysinfo(&si) != 0) return n <= SIZE_MAX / 2;
+  uint64_t unit = si.mem_unit ? si.mem_unit : 1;
+  uint64_t total = ((uint64_t)si.totalram + si.totalswap) * unit;
+  return (uint64_t)n <= total;
+}
 
 /* Read everything from fd into a malloc'd buffer.  Used for what mmap
 ** cannot map: pipes, FIFOs, terminals, character devices, /proc files
@@ -193,18 +206,49 @@ int tm_map_open(tm_mapping *m, const char *path, int mode) {
   return tm_map_fd(m, fd, mode);
 }
 
+/* Create or reuse 'path' as 'size' zero bytes.  Everything that can fail
+** (a size the file system refuses: EFBIG; an impossible mapping: ENOMEM)
+** is tried before the old contents are thrown away, and a file this call
+** created is removed again when it fails. */
 int tm_map_create(tm_mapping *m, const char *path, size_t size) {
   init_empty(m);
   if (size > (uintmax_t)INT64_MAX) return EFBIG;
-  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  int created = 1, e;
+  struct stat st;
+  /* writes cannot reach a pipe or a device (as tome.open's "r+") */
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+    return S_ISDIR(st.st_mode) ? EISDIR : ESPIPE;
+  int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0 && errno == EEXIST) {
+    created = 0;
+    fd = open(path, O_RDWR | O_CLOEXEC);
+  }
   if (fd < 0) return errno;
-  if (ftruncate(fd, (off_t)size) != 0) { int e = errno; close(fd); return e; }
+  if (fstat(fd, &st) != 0) { e = errno; goto fail; }
+  off_t old = st.st_size;
+  /* grow first: the file system says now whether it takes that size */
+  if (S_ISREG(st.st_mode) && (off_t)size > old &&
+      ftruncate(fd, (off_t)size) != 0) { e = errno; goto fail; }
   m->fd = fd;
   m->kind = TM_KIND_FILE;
   m->mode = TM_MODE_RW;
   m->writable = 1;
-  int e = map_file(m, size);
-  if (e != 0) { close(fd); m->fd = -1; }
+  if ((e = map_file(m, size)) != 0) {
+    m->fd = -1;
+    if (S_ISREG(st.st_mode) && (off_t)size > old) (void)ftruncate(fd, old);
+    goto fail;
+  }
+  /* only now: zero bytes, as a fresh file */
+  if (ftruncate(fd, 0) != 0 || ftruncate(fd, (off_t)size) != 0) {
+    e = errno;
+    tm_map_close(m);
+    return e;
+  }
+  return 0;
+fail:
+  close(fd);
+  if (created) unlink(path);
+  init_empty(m);
   return e;
 }
 
@@ -214,12 +258,44 @@ off_t tm_map_filesize(const tm_mapping *m) {
     return -1;
   return st.st_size;
 }
+
+/* A fault on a file that still covers the address: the kernel could not
+** give the page.  For a writable shared map that is almost always a page
+** the file system could not allocate (a sparse file on a full disk, a
+** quota); asking it to allocate that page (without changing the size)
+** gives the kernel's own answer.  Otherwise the page could not be read. */
+static int alloc_error(const tm_mapping *m, size_t off) {
+  size_t ps = page_size();
+  off &= ~(ps - 1);
+  if (m->mode != TM_MODE_RW) return EIO;
+  if (fallocate(m->fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)ps) != 0) {
+    if (errno != EOPNOTSUPP && errno != ENOSYS) return errno;
+    struct statvfs vs;
+    if (fstatvfs(m->fd, &vs) == 0 &&
+        (geteuid() == 0 ? vs.f_bfree : vs.f_bavail) == 0)
+      return ENOSPC;
+  }
+  return EIO;
+}
+
+int tm_map_faulterr(const tm_mapping *m, const void *addr) {
+  off_t now = tm_map_filesize(m);
+  if (now < 0 || m->len == 0) return 0;
+  if (addr != NULL && m->base != NULL && (const char *)addr >= m->base &&
+      (const char *)addr < m->base + m->len) {
+    size_t off = (size_t)((const char *)addr - m->base);
+    return (uintmax_t)now <= off ? 0 : alloc_error(m, off);
+  }
+  /* the address unknown: truncated if any byte of the map is gone */
+  return (uintmax_t)now < m->len ? 0 : alloc_error(m, m->len - 1);
+}
 /* }====== */
 
 /* {====== resize ====== */
 
 /* A heap (or copy-on-write, once it grows) map lives in malloc'd memory. */
 static int resize_heap(tm_mapping *m, size_t n) {
+  if (!heap_fits(n)) return ENOMEM;
   char *nb = realloc(m->base, n > 0 ? n : 1);
   if (nb == NULL) return ENOMEM;
   if (n > m->len) memset(nb + m->len, 0, n - m->len);
@@ -248,7 +324,7 @@ static int remap(tm_mapping *m, size_t n) {
 /* Growing a "c" map cannot extend the file, so its bytes move to memory:
 ** a private copy that no longer depends on the file. */
 static int cow_to_heap(tm_mapping *m, size_t n) {
-  char *nb = malloc(n > 0 ? n : 1);
+  char *nb = heap_fits(n) ? malloc(n > 0 ? n : 1) : NULL;
   if (nb == NULL) return ENOMEM;
   size_t keep = m->len < n ? m->len : n;
   if (keep > 0) {
@@ -317,7 +393,14 @@ int tm_map_sync(tm_mapping *m, size_t off, size_t len) {
   size_t n;
   page_range(m, off, len, &p, &n);
   if (n == 0) return 0;
-  return msync(p, n, MS_SYNC) == 0 ? 0 : errno;
+  if (msync(p, n, MS_SYNC) != 0) return errno;
+  /* msync says nothing of pages the file lost: if it now ends before the
+  ** range, what was written there is gone, and that is no success */
+  off_t now = tm_map_filesize(m);
+  size_t end = (size_t)(p - m->base) + n;
+  if (end > m->len) end = m->len;
+  if (now >= 0 && (uintmax_t)now < end) return EFAULT;
+  return 0;
 }
 
 int tm_map_advise(tm_mapping *m, int hint, size_t off, size_t len) {
@@ -367,7 +450,10 @@ int tm_map_largefolios(tm_mapping *m, size_t off, size_t len) {
   long before = pmd_mapped_kb();
   if (before < 0) return 0;
   tm_guard g;
-  if (!tm_guard_enter(&g)) return 0;  /* truncated: let the scan say so */
+  if (!tm_guard_enter(&g)) {  /* truncated: let the scan say so */
+    (void)tm_guard_faultaddr();
+    return 0;
+  }
   (void)*(volatile const char *)a;
   tm_guard_leave(&g);
   long after = pmd_mapped_kb();
@@ -396,13 +482,15 @@ void tm_map_close(tm_mapping *m) {
 ** synchronous, so the handler runs on the thread that touched the page
 ** and must jump into that thread's frame. */
 static _Thread_local tm_guard *guard_top;
+/* where this thread's last caught fault was, for telling its cause */
+static _Thread_local void *fault_addr;
 
 static void on_sigbus(int sig, siginfo_t *info, void *uc) {
-  (void)info;
   (void)uc;
   tm_guard *g = guard_top;
   if (g != NULL) {
     guard_top = g->prev;
+    fault_addr = info != NULL ? info->si_addr : NULL;
     /* SA_NODEFER keeps SIGBUS unblocked, so jumping without restoring
     ** the signal mask (sigsetjmp(.., 0), cheap) is safe. */
     siglongjmp(g->jb, 1);
@@ -437,5 +525,15 @@ void tm_guard_reset(tm_guard *g) {
 
 void tm_guard_leave(tm_guard *g) {
   guard_top = g->prev;
+}
+
+tm_guard *tm_guard_top(void) {
+  return guard_top;
+}
+
+void *tm_guard_faultaddr(void) {
+  void *a = fault_addr;
+  fault_addr = NULL;
+  return a;
 }
 /* }====== */

@@ -41,7 +41,8 @@ int tm_map_fd(tm_mapping *m, int fd, int mode);
 ** map: read-only for TM_MODE_R, private and writable for TM_MODE_COW. */
 void tm_map_adopt(tm_mapping *m, char *buf, size_t len, size_t cap,
                   int mode);
-/* Create or truncate 'path' with 'size' zero bytes, mapped read-write. */
+/* Create or truncate 'path' with 'size' zero bytes, mapped read-write.
+** On failure an existing file is left as it was. */
 int tm_map_create(tm_mapping *m, const char *path, size_t size);
 /* A private, writable copy of 'len' bytes at 'data' (tome.wrap). */
 int tm_map_heap(tm_mapping *m, const void *data, size_t len);
@@ -50,7 +51,8 @@ void tm_map_extern(tm_mapping *m, const void *data, size_t len, int writable);
 /* Grow or shrink; the base may move.  EFAULT: the file behind a "c" map
 ** was truncated, so its bytes could not be copied (nothing changed). */
 int tm_map_resize(tm_mapping *m, size_t n);
-/* msync [off, off+len) (rounded out to pages); no-op for memory maps. */
+/* msync [off, off+len) (rounded out to pages); no-op for memory maps.
+** EFAULT: the file now ends before the range (its pages were lost). */
 int tm_map_sync(tm_mapping *m, size_t off, size_t len);
 /* madvise [off, off+len) with one of the hints below. */
 enum { TM_ADV_NORMAL, TM_ADV_SEQUENTIAL, TM_ADV_RANDOM, TM_ADV_WILLNEED,
@@ -68,6 +70,11 @@ void tm_map_close(tm_mapping *m);
 /* Current size of the file behind a file map (for reporting truncation);
 ** returns -1 when unknown. */
 off_t tm_map_filesize(const tm_mapping *m);
+/* Why touching the file map m at addr (NULL: unknown) faulted: 0 when the
+** file now ends before it (truncated while mapped), else an errno for a
+** file that still covers it: ENOSPC or EDQUOT (a writable map of a sparse
+** file on a full file system: no page could be allocated), EIO. */
+int tm_map_faulterr(const tm_mapping *m, const void *addr);
 
 /* {====================================================================
 ** SIGBUS guard.  Usage, around code that touches mapped bytes and calls
@@ -76,6 +83,14 @@ off_t tm_map_filesize(const tm_mapping *m);
 **   tm_guard g;
 **   if (tm_guard_enter(&g)) { ...touch bytes...; tm_guard_leave(&g); }
 **   else { ...a fault happened: g is already popped; report it... }
+**
+** Code under a guard that must raise (an engine's error, a replacement
+** function that runs Lua code) leaves the guard first (tm_guard_leave;
+** tm_guard_reset makes it the innermost again after Lua code returned):
+** an error that unwinds past a live guard leaves it dead on the thread,
+** and a later fault outside any guard (an embedder reading
+** tome_checkbytes' pointer) would jump into a frame that is gone.  The
+** pattern engine and tm_unpackx take a 'leave' hook for that.
 **
 ** The guard is per thread: the handler jumps to the innermost guard of
 ** the thread that faulted.  Guards nest.
@@ -92,6 +107,11 @@ void tm_guard_leave(tm_guard *g);
 ** after Lua code ran inside g's region (a gsub replacement function),
 ** an error caught by a pcall in there may have left a dead guard on top. */
 void tm_guard_reset(tm_guard *g);
+/* The innermost guard of this thread (NULL: none); for checks and tests. */
+tm_guard *tm_guard_top(void);
+/* The address of the last fault a guard of this thread caught, or NULL
+** (reading it clears it: it describes one fault). */
+void *tm_guard_faultaddr(void);
 /* pushes g, then returns nonzero on the first pass and 0 after a fault */
 #define tm_guard_enter(g) (tm_guard_push_(g), sigsetjmp((g)->jb, 0) == 0)
 /* }==================================================================== */

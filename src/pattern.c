@@ -25,6 +25,14 @@
 #include "pattern.h"
 #include "scan.h"
 
+/* Every error of the engine goes through here: a binding that searches
+** under a SIGBUS guard leaves it first (ms->leave), so that a Lua error
+** never unwinds past a guard and leaves it dead on the thread's chain. */
+static void pat_leave(tm_pat *ms) {
+  if (ms->leave != NULL) ms->leave(ms);
+}
+#define PAT_ERROR(ms, ...) (pat_leave(ms), luaL_error((ms)->L, __VA_ARGS__))
+
 #define PCHAR_ESC '%'
 #define SPECIALS "^$*+?.([%-"
 
@@ -137,8 +145,8 @@ static const char *item_end(tm_pat *ms, const char *p) {
   const char *ep = class_end(p, pat_end(ms));
   if (ep == NULL) {
     if (*p == PCHAR_ESC)
-      luaL_error(ms->L, "malformed pattern (ends with '%%')");
-    luaL_error(ms->L, "malformed pattern (missing ']')");
+      PAT_ERROR(ms, "malformed pattern (ends with '%%')");
+    PAT_ERROR(ms, "malformed pattern (missing ']')");
   }
   return ep;
 }
@@ -187,7 +195,7 @@ static const char *match_balance(tm_pat *ms, const char *s, const char *p) {
   const char *se = src_end(ms);
   int open, close, depth = 1;
   if (pat_end(ms) - p < 2)
-    luaL_error(ms->L, "malformed pattern (missing arguments to '%%b')");
+    PAT_ERROR(ms, "malformed pattern (missing arguments to '%%b')");
   if (s >= se || *s != *p)
     return NULL;
   open = uchar(p[0]);
@@ -209,7 +217,7 @@ static const char *match_frontier(tm_pat *ms, const char *s, const char *p) {
   const char *ep;
   int prev, cur;
   if (pat_byte(ms, p) != '[')
-    luaL_error(ms->L, "missing '[' after '%%f' in pattern");
+    PAT_ERROR(ms, "missing '[' after '%%f' in pattern");
   ep = item_end(ms, p);
   /* outside the subject counts as '\0' on both sides */
   prev = (s == ms->src) ? 0 : uchar(s[-1]);
@@ -225,7 +233,7 @@ static const char *match_backref(tm_pat *ms, const char *s, int l) {
   const char *cs;
   l -= '1';
   if (l < 0 || l >= ms->level || ms->cap[l].len == TM_PAT_CAP_UNFINISHED)
-    luaL_error(ms->L, "invalid capture index %%%d", l + 1);
+    PAT_ERROR(ms, "invalid capture index %%%d", l + 1);
   /* a position capture's length converts to a huge size: never matches */
   len = (size_t)ms->cap[l].len;
   cs = ms->src + ms->cap[l].start;
@@ -279,7 +287,7 @@ static const char *open_capture(tm_pat *ms, const char *s, const char *p,
   const char *r;
   int l = ms->level;
   if (l >= TM_PAT_MAXCAPTURES)
-    luaL_error(ms->L, "too many captures");
+    PAT_ERROR(ms, "too many captures");
   ms->cap[l].start = (size_t)(s - ms->src);
   ms->cap[l].len = what;
   ms->level = l + 1;
@@ -294,7 +302,7 @@ static const char *close_capture(tm_pat *ms, const char *s, const char *p) {
   while (l >= 0 && ms->cap[l].len != TM_PAT_CAP_UNFINISHED)
     l--;
   if (l < 0)
-    luaL_error(ms->L, "invalid pattern capture");
+    PAT_ERROR(ms, "invalid pattern capture");
   ms->cap[l].len = (s - ms->src) - (ptrdiff_t)ms->cap[l].start;
   if ((r = do_match(ms, s, p)) == NULL)
     ms->cap[l].len = TM_PAT_CAP_UNFINISHED;  /* undo */
@@ -339,7 +347,7 @@ static int match_item(tm_pat *ms, const char **ps, const char **pp) {
 static const char *do_match(tm_pat *ms, const char *s, const char *p) {
   const char *pe = pat_end(ms);
   if (ms->depth-- == 0)
-    luaL_error(ms->L, "pattern too complex");
+    PAT_ERROR(ms, "pattern too complex");
   while (s != NULL && p != pe) {
     int c = uchar(*p);
     if (c == '(') {
@@ -763,6 +771,7 @@ void tm_pat_init(tm_pat *ms, lua_State *L, const char *src, size_t srclen,
   ms->pat = pat + ms->anchor;
   ms->patlen = patlen - (size_t)ms->anchor;
   ms->refresh = NULL;
+  ms->leave = NULL;
   ms->ud = NULL;
   ms->seek = NULL;
   ms->passed = NULL;
@@ -868,12 +877,12 @@ static void push_one(tm_pat *ms, int i, size_t s, size_t e) {
   lua_State *L = ms->L;
   if (i >= ms->level) {
     if (i != 0)
-      luaL_error(L, "invalid capture index %%%d", i + 1);
+      PAT_ERROR(ms, "invalid capture index %%%d", i + 1);
     lua_pushlstring(L, ms->src + s, e - s);
     return;
   }
   if (ms->cap[i].len == TM_PAT_CAP_UNFINISHED)
-    luaL_error(L, "unfinished capture");
+    PAT_ERROR(ms, "unfinished capture");
   if (ms->cap[i].len == TM_PAT_CAP_POSITION)
     lua_pushinteger(L, (lua_Integer)ms->cap[i].start + 1);
   else
@@ -882,7 +891,8 @@ static void push_one(tm_pat *ms, int i, size_t s, size_t e) {
 
 int tm_pat_push_captures(tm_pat *ms, size_t start, size_t end, int whole) {
   int i, n = (ms->level == 0 && whole) ? 1 : ms->level;
-  luaL_checkstack(ms->L, n, "too many captures");
+  if (!lua_checkstack(ms->L, n))
+    PAT_ERROR(ms, "stack overflow (too many captures)");
   for (i = 0; i < n; i++) {
     /* the string pushed before may have run a finalizer (a GC step) that
     ** moved or closed the subject: the binding finds it again */
@@ -916,7 +926,7 @@ static void add_string_repl(tm_pat *ms, luaL_Buffer *b, size_t s, size_t e,
       luaL_addvalue(b);  /* a string, or a position as an integer */
     }
     else
-      luaL_error(L, "invalid use of '%c' in replacement string", PCHAR_ESC);
+      PAT_ERROR(ms, "invalid use of '%c' in replacement string", PCHAR_ESC);
     r = p + 2;
   }
   luaL_addlstring(b, r, (size_t)(re - r));
@@ -930,11 +940,13 @@ int tm_pat_add_repl(tm_pat *ms, luaL_Buffer *b, size_t start, size_t end,
       int n;
       lua_pushvalue(L, ridx);
       n = tm_pat_push_captures(ms, start, end, 1);
+      pat_leave(ms);  /* Lua code may raise: refresh comes after it */
       lua_call(L, n, 1);
       break;
     }
     case LUA_TTABLE:
       push_one(ms, 0, start, end);
+      pat_leave(ms);  /* __index may run Lua code */
       lua_gettable(L, ridx);
       break;
     default:  /* a string or a number */
@@ -949,7 +961,7 @@ int tm_pat_add_repl(tm_pat *ms, luaL_Buffer *b, size_t start, size_t end,
     return 0;
   }
   if (!lua_isstring(L, -1))
-    return luaL_error(L, "invalid replacement value (a %s)",
+    return PAT_ERROR(ms, "invalid replacement value (a %s)",
                       luaL_typename(L, -1));
   luaL_addvalue(b);
   return 1;

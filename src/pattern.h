@@ -95,6 +95,11 @@ typedef struct tm_pat {
   ** subject is read again.  It must re-point src or raise (for instance when the
   ** function closed the map).  ud is for its use. */
   void (*refresh)(struct tm_pat *ms);
+  /* Optional (NULL by default): called before the engine raises an error
+  ** and before it runs Lua code (refresh is called after that code), so
+  ** that a binding can leave its SIGBUS guard: a Lua error must never
+  ** unwind past a live guard (see mapping.h). */
+  void (*leave)(struct tm_pat *ms);
   void *ud;
   /* Optional (NULL by default), for subjects that are long mappings:
   ** seek(ms, pos, lit, n) returns the first occurrence of lit[0..n)
