@@ -89,6 +89,8 @@ DEB_PKGS := gcc libc6-dev lua5.4 liblua5.4-dev lua-lpeg libedit-dev pkg-config \
 TEST_PKGS := lua-busted lua-check tmux luarocks clang libclang-rt-14-dev \
              zstd xz-utils bzip2 \
              debhelper build-essential lintian
+# the writer specs trace system calls (0600 from the open call, directory fsync)
+TEST_PKGS += strace
 deps:
 	@sh scripts/deps.sh $(DEB_PKGS)
 deps-test:

@@ -223,11 +223,24 @@ describe("tome.output", function()
     assert.equal(13, code)              -- EACCES
   end)
 
+  it("refuses a directory as io.open does", function()
+    local d = tmpdir()
+    for _, p in ipairs { d, d .. "/", d .. "/.", d .. "/sub/.." } do
+      if p:find("sub") then os.execute("mkdir " .. H.shell_quote(d .. "/sub")) end
+      local w, msg, code = tome.output(p)
+      assert.is_nil(w)
+      local _, imsg, icode = io.open(p, "w")
+      assert.equal(imsg, msg)
+      assert.equal(icode, code)
+    end
+    assert.equal("sub", listing(d))
+  end)
+
   it("close returns nil, message, errno when the rename fails", function()
     local d = tmpdir()
     local p = d .. "/adir"
-    assert(os.execute("mkdir " .. H.shell_quote(p)))
     local w = assert(tome.output(p))
+    assert(os.execute("mkdir " .. H.shell_quote(p)))  -- there meanwhile
     w:write("cannot replace a directory")
     local ok, msg, code = w:close()
     assert.is_nil(ok)

@@ -3,35 +3,33 @@
 ** in the same directory and renames it over 'path' only when close()
 ** succeeds, so readers never see half a file; abort(), an error or the
 ** garbage collector leave neither the target nor the temporary file.
+** A device, a FIFO or /dev/stdout is written straight through instead
+** (replace.c decides, and does the OS side of it all).
 ** tome.stdout / tome.stderr go through C's stdio streams so their output
 ** stays in order with print and io.write.
 */
 #include "lwriter.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdint.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lauxlib.h"
+#include "replace.h"
 
 #define WBUF ((size_t)1 << 16)   /* output buffer */
 
 struct tm_writer {
-  int fd;            /* the temporary file (tome.output), or -1 */
+  tm_replace rep;    /* tome.output: where the bytes go (rep.fd) */
   FILE *fp;          /* the stdio stream (tome.stdout/stderr), or NULL */
-  char *buf;         /* pending bytes, for fd writers */
+  char *buf;         /* pending bytes, for tome.output */
   size_t n;
   int err;           /* first write error, reported by close */
   int open;
   int taken;         /* a streaming gsub is writing (or failed to finish) */
-  char *path;        /* target, and the temporary file beside it */
-  char *tmp;
+  char *path;        /* the path as given, for messages */
 };
 
 /* {====== low level ====== */
@@ -51,7 +49,7 @@ static int write_fd(int fd, const char *p, size_t n) {
 
 static int flushbuf(tm_writer *w) {
   int e = 0;
-  if (w->n > 0) e = write_fd(w->fd, w->buf, w->n);
+  if (w->n > 0) e = write_fd(w->rep.fd, w->buf, w->n);
   w->n = 0;
   return e;
 }
@@ -78,7 +76,7 @@ static int append(lua_State *L, tm_writer *w, const tm_range *r,
   if (n >= WBUF) {
     int e = flushbuf(w);
     /* the kernel reports a truncated mapping as EFAULT, never SIGBUS */
-    return e ? e : write_fd(w->fd, p, n);
+    return e ? e : write_fd(w->rep.fd, p, n);
   }
   if (w->n + n > WBUF) {
     int e = flushbuf(w);
@@ -112,27 +110,19 @@ int tm_w_fail(lua_State *L, tm_writer *w, int err) {
 
 /* Drop everything: the temporary file goes, the target is untouched. */
 static void discard(tm_writer *w) {
-  if (w->fd >= 0) {
-    close(w->fd);
-    w->fd = -1;
-  }
-  if (w->tmp != NULL) unlink(w->tmp);
+  tm_rep_discard(&w->rep);
   free(w->buf);
-  free(w->tmp);
   free(w->path);
-  w->buf = w->tmp = w->path = NULL;
+  w->buf = w->path = NULL;
   w->open = 0;
 }
 
-/* Finish: flush, fsync, close, rename over the target. */
+/* Finish: flush, then replace the target (or close the special file). */
 static int commit(tm_writer *w) {
   int e = w->err;
   if (!e) e = flushbuf(w);
-  if (!e && fsync(w->fd) != 0) e = errno;
-  if (close(w->fd) != 0 && !e) e = errno;
-  w->fd = -1;
-  if (!e && rename(w->tmp, w->path) != 0) e = errno;
-  return e;
+  if (e) return e;
+  return tm_rep_commit(&w->rep);
 }
 /* }====== */
 
@@ -207,8 +197,6 @@ static int w_close(lua_State *L) {
     discard(w);
     return 3;
   }
-  free(w->tmp);
-  w->tmp = NULL;   /* renamed: nothing to unlink */
   discard(w);
   lua_pushboolean(L, 1);
   return 1;
@@ -257,7 +245,8 @@ static int w_tostring(lua_State *L) {
     lua_pushfstring(L, "tome.writer: %s",
                     w->fp == stdout ? "stdout" : "stderr");
   else if (!w->open) lua_pushliteral(L, "tome.writer: (closed)");
-  else lua_pushfstring(L, "tome.writer: \"%s\"", w->path);
+  else lua_pushfstring(L, "tome.writer: \"%s\"%s", w->path,
+                       w->rep.through ? " (written through)" : "");
   return 1;
 }
 /* }====== */
@@ -267,93 +256,35 @@ static int w_tostring(lua_State *L) {
 static tm_writer *newwriter(lua_State *L) {
   tm_writer *w = (tm_writer *)lua_newuserdatauv(L, sizeof(tm_writer), 0);
   memset(w, 0, sizeof *w);
-  w->fd = -1;
+  w->rep.fd = w->rep.dirfd = -1;
   luaL_setmetatable(L, TM_WRITER_MT);
   return w;
 }
 
-static char *dupstr(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d) memcpy(d, s, n);
-  return d;
-}
-
-/* "dir/name" -> "dir/.name.tome-" followed by room for a suffix */
-#define SUFFIX 12
-static char *tmpname(const char *path) {
-  const char *slash = strrchr(path, '/');
-  size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
-  const char *base = path + dl;
-  size_t n = dl + 1 + strlen(base) + sizeof ".tome-" + SUFFIX;
-  char *t = malloc(n);
-  if (t) snprintf(t, n, "%.*s.%s.tome-", (int)dl, path, base);
-  return t;
-}
-
-/* Create the temporary file with a fresh name, mode 0666 less the umask
-** (as any new file; mkstemp's 0600 would need umask() to undo, and
-** umask() changes the whole process, threads included). */
-static int create_tmp(char *tmp, const void *salt) {
-  static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  size_t at = strlen(tmp);
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
-               (uint64_t)(uintptr_t)salt ^ ((uint64_t)getpid() << 16);
-  for (int tries = 0; tries < 100; tries++) {
-    for (int k = 0; k < SUFFIX; k++) {
-      x ^= x << 13;  /* xorshift: a name, not a secret */
-      x ^= x >> 7;
-      x ^= x << 17;
-      tmp[at + k] = digits[x % (sizeof digits - 1)];
-    }
-    tmp[at + SUFFIX] = '\0';
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd >= 0 || errno != EEXIST) return fd;
-  }
-  return -1;
-}
-
-/* Where the data finally goes: through a symbolic link to its target, so
-** the link survives; and the mode an existing file has, to keep it. */
-static char *final_path(const char *path, mode_t *mode, int *keep) {
-  struct stat st;
-  char *real = NULL;
-  *keep = 0;
-  if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-    real = realpath(path, NULL);
-  if (real == NULL) real = dupstr(path);
-  if (real != NULL && stat(real, &st) == 0 && S_ISREG(st.st_mode)) {
-    *mode = st.st_mode & 07777;
-    *keep = 1;
-  }
-  return real;
-}
-
 static int t_output(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
-  size_t pl = strlen(path);
-  mode_t mode = 0;
-  int keep;
-  if (pl == 0 || path[pl - 1] == '/') return tm_l_ioerror(L, path, EISDIR);
+  const char *why;
   tm_writer *w = newwriter(L);
-  w->path = final_path(path, &mode, &keep);
-  w->tmp = w->path ? tmpname(w->path) : NULL;
   w->buf = malloc(WBUF);
-  if (!w->path || !w->tmp || !w->buf) {
+  w->path = malloc(strlen(path) + 1);
+  if (w->buf == NULL || w->path == NULL) {
     discard(w);
     return luaL_error(L, "not enough memory");
   }
-  w->fd = create_tmp(w->tmp, w);
-  if (w->fd < 0) {
-    int e = errno;
-    free(w->tmp);
-    w->tmp = NULL;  /* nothing was created */
+  strcpy(w->path, path);
+  int e = tm_rep_open(&w->rep, path, &why);
+  if (e == ENOMEM) {
     discard(w);
-    return tm_l_ioerror(L, path, e);
+    return luaL_error(L, "not enough memory");
   }
-  if (keep) fchmod(w->fd, mode);
+  if (e) {
+    discard(w);
+    if (why == NULL) return tm_l_ioerror(L, path, e);
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", path, why);
+    lua_pushinteger(L, e);
+    return 3;
+  }
   w->open = 1;
   return 1;
 }
