@@ -479,9 +479,11 @@ describe("tome.output: nothing left behind", function()
   -- run the writer script in the background, send 'sig' once it is
   -- ready; returns the exit status the shell reports
   local function run_and_signal(cmd, sig, ready)
-    local out = must(("%s & pid=$!; n=0; while [ ! -e %s ] && [ $n -lt 1000 ]"
-      .. "; do sleep 0.01; n=$((n+1)); done; kill -%s $pid; wait $pid;"
-      .. " echo $?"):format(cmd, q(ready), sig))
+    local out = must(("%s & pid=$!; n=0; while [ ! -e %s ] && [ $n -lt 6000 ]"
+      .. "; do sleep 0.01; n=$((n+1)); done; [ -e %s ] || echo never ready;"
+      .. " kill -%s $pid; wait $pid; echo $?"):format(cmd, q(ready),
+                                                      q(ready), sig))
+    assert(not out:find("never ready", 1, true), cmd .. ": never ready")
     return tonumber(out:match("(%d+)%s*$"))
   end
 
@@ -556,10 +558,11 @@ describe("tome.output: nothing left behind", function()
     local ready = H.tmpname(".ready")
     must(tome_cmd(s, d .. "/out", ready) .. " > /dev/null 2>&1 & echo $! > "
          .. q(ready .. ".pid"))
-    for _ = 1, 1000 do
+    for _ = 1, 6000 do
       if io.open(ready) then break end
       os.execute("sleep 0.01")
     end
+    assert(io.open(ready), "the live writer never got ready")
     local live = tonumber(H.readfile(ready .. ".pid"):match("%d+"))
     -- names that only look like ours: a process that is alive (init), a
     -- pid no process can have, a symbolic link
