@@ -30,8 +30,8 @@ SRC_LIBS := -lz -lzstd -llzma -lbz2
 LIBS     := $(SRC_LIBS) -lm -ldl -lpthread
 
 # the library rooms (everything but the command)
-LIB_SRC  := $(filter-out src/host.c src/repl.c,$(wildcard src/*.c))
-HOST_SRC := $(wildcard src/host.c src/repl.c)
+LIB_SRC  := $(filter-out src/host.c src/repl.c src/oneliner.c,$(wildcard src/*.c))
+HOST_SRC := $(wildcard src/host.c src/repl.c src/oneliner.c)
 LUA_SRC  := $(sort $(wildcard lua/tome/*.lua))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/luasrc.o
 HOST_OBJ := $(HOST_SRC:src/%.c=$(BUILD)/obj/%.o)

@@ -72,7 +72,7 @@ describe("make install", function()
     assert.matches("^tome %d+%.%d+%.%d+\t2\n$", out)
     local help, _, hcode = sh(q(root .. "/bin/tome") .. " -h")
     assert.are.equal(0, hcode)
-    assert.matches("usage: tome", help)
+    assert.matches("usage: [^\n]*tome %[options%]", help)
   end)
 
   it("installs a module that a stock lua5.4 requires", function()

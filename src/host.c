@@ -10,7 +10,9 @@
 ** as awk and perl -n do.
 **
 ** Written from the reference manual's description of `lua` (section 7)
-** and by comparing with the lua5.4 binary, not from lua.c.
+** and by comparing with the lua5.4 binary, not from lua.c.  Messages
+** start with the name the program was invoked by (argv[0]), as lua's
+** do.  The -n / -p loops are in oneliner.c.
 */
 #include <ctype.h>
 #include <errno.h>
@@ -26,38 +28,59 @@
 #include "lauxlib.h"
 #include "lualib.h"
 
+#include "oneliner.h"
 #include "repl.h"
 #include "tome.h"
 
-#define PROGNAME   "tome"
+#define PROGNAME   "tome"       /* when argv[0] is missing or empty */
 #define INIT_VAR   "LUA_INIT"
 #define INIT_VAR_V INIT_VAR "_" LUA_VERSION_MAJOR "_" LUA_VERSION_MINOR
 
 
 /* {====== messages ====== */
 
+/*
+** The name errors and the usage start with: argv[0] as the program was
+** invoked (/usr/local/bin/tome, or lua through a link named lua), as
+** lua's messages do.  Set once in main before anything runs; the host is
+** one process with one Lua state, so a static is enough.
+*/
+static const char *host_progname = PROGNAME;
+
 static void host_usage(FILE *out) {
+  const char *p = host_progname;
+  fprintf(out,
+  "usage: %s [options] [script [args]]\n"
+  "       %s [options] -n|-p chunk [file...]\n", p, p);
   fputs(
-  "usage: " PROGNAME " [options] [script [args]]\n"
-  "       " PROGNAME " [options] -n|-p chunk [file...]\n"
   "Available options are:\n"
   "  -e stat   execute string 'stat'\n"
   "  -i        enter interactive mode after executing 'script'\n"
   "  -l mod    require library 'mod' into global 'mod'\n"
   "  -l g=mod  require library 'mod' into global 'g'\n"
-  "  -v        show version information\n"
+  "  -v        show version information (also --version)\n"
   "  -E        ignore environment variables\n"
   "  -W        turn warnings on\n"
   "  -m path   map 'path' read-only before running anything: the first\n"
   "            into global 'm', all of them into the list 'M'\n"
   "  -n chunk  run 'chunk' for every line of the files (standard input\n"
-  "            when none or '-'), with globals line, NR, FNR, FILE\n"
-  "  -p chunk  as -n, and print 'line' after each run\n"
-  "  -F sep    with -n/-p: split each line into the list F (and NF = #F)\n"
-  "            at the plain separator 'sep' ('\\t' is a tab; ' ' means\n"
-  "            runs of blanks, as without -F when the chunk uses F or NF)\n"
-  "  --begin chunk  with -n/-p: run 'chunk' before the first line\n"
-  "  --end chunk    with -n/-p: run 'chunk' after the last line\n"
+  "            when none or '-'), with line, NR, FNR, FILE (and F, NF);\n"
+  "            a chunk that is an expression prints the lines where it\n"
+  "            is true, as an awk pattern does\n"
+  "  -p chunk  as -n, and print 'line' after each run, as perl -p\n"
+  "  -F sep    with -n/-p: split each line into the list F (and NF = #F):\n"
+  "            ' ' runs of blanks (the default when the chunk uses F),\n"
+  "            a plain separator ('\\t' is a tab), a Lua pattern when it\n"
+  "            has specials ('[,;]'), csv or tsv (RFC 4180 records),\n"
+  "            json (each line decoded into F)\n"
+  "  --header  with -n/-p: the first record of each file names the\n"
+  "            fields (F.total as well as F[4]); it is not run\n"
+  "  -0        with -n/-p: records end with NUL bytes (find -print0)\n"
+  "  --rs sep  with -n/-p: records end with 'sep'; '' is paragraph mode\n"
+  "  --in-place[=suffix]  with -n/-p: replace each file by the output\n"
+  "            (atomically; the original kept as file.suffix if given)\n"
+  "  --begin chunk  with -n/-p: run 'chunk' before the first record\n"
+  "  --end chunk    with -n/-p: run 'chunk' after the last record\n"
   "  --progress     show the progress of long scans on standard error\n"
   "  --shard K/N|auto  run shard K of N of a tome.job script (0-based;\n"
   "                 auto: from TOME_SHARD or Slurm's variables)\n"
@@ -66,7 +89,7 @@ static void host_usage(FILE *out) {
   "  -h, --help     show this help\n"
   "  --        stop handling options\n"
   "  -         stop handling options and execute stdin\n"
-  "            (with -n/-p: read the lines from stdin)\n", out);
+  "            (with -n/-p: read the records from stdin)\n", out);
   fflush(out);
 }
 
@@ -75,9 +98,10 @@ static void host_version(void) {
   fflush(stdout);
 }
 
-/* "tome: msg" on standard error (msg may hold any bytes). */
+/* "progname: msg" on standard error (msg may hold any bytes). */
 static void host_message(const char *msg, size_t len) {
-  fputs(PROGNAME ": ", stderr);
+  fputs(host_progname, stderr);
+  fputs(": ", stderr);
   fwrite(msg, 1, len, stderr);
   fputc('\n', stderr);
   fflush(stderr);
@@ -164,6 +188,10 @@ static int host_msghandler(lua_State *L) {
       return 1;
     msg = lua_pushfstring(L, "(error object is a %s value)",
                           luaL_typename(L, 1));
+  } else if (tm_ol_where(L)) {         /* in a -n/-p loop: FILE:LINE: */
+    lua_pushvalue(L, 1);
+    lua_concat(L, 2);
+    msg = lua_tostring(L, -1);
   }
   luaL_traceback(L, L, msg, 1);
   return 1;
@@ -225,9 +253,7 @@ enum {
   OPT_I = 2,        /* -i */
   OPT_V = 4,        /* -v (and -i) */
   OPT_NOENV = 8,    /* -E */
-  OPT_PRINT = 16,   /* -p */
-  OPT_PROGRESS = 32,
-  OPT_HELP = 64
+  OPT_HELP = 16
 };
 
 /* The options that act, in the order given. */
@@ -243,10 +269,9 @@ typedef struct host_opts {
                            with -n/-p; argc when there is none */
   int literal;          /* "--" came just before the script */
   unsigned flags;
-  const char *chunk;    /* -n / -p */
-  const char *sep;      /* -F */
-  const char *begin, *end;
+  tm_ol_opts loop;      /* -n / -p and the options that go with them */
   const char *shard, *partial, *reduce;   /* tome.job's modes */
+  const char *loopopt;  /* the first loop option seen (for a message) */
   int nact;
   host_act *act;        /* argc entries */
   char err[160];        /* why the command line is wrong */
@@ -257,37 +282,6 @@ static int opt_fail(host_opts *o, const char *fmt, const char *what) {
   return 0;
 }
 
-/*
-** The argument of the option at argv[*i]: glued to it ("-eSTAT", "-F,")
-** or the next word.  lua refuses a next word that starts with '-' for
-** -e and -l ('strict'); tome's own options take any word (-m -, -F -).
-*/
-static const char *opt_value(host_opts *o, int *i, size_t glue, int strict) {
-  const char *a = o->argv[*i];
-  const char *next;
-  if (a[glue] != '\0')
-    return a + glue;
-  next = o->argv[*i + 1];
-  if (next == NULL || (strict && next[0] == '-')) {
-    opt_fail(o, "'%s' needs argument", a);
-    return NULL;
-  }
-  (*i)++;
-  return next;
-}
-
-/* --begin CHUNK, --begin=CHUNK (and --end) */
-static const char *opt_longvalue(host_opts *o, int *i, size_t namelen) {
-  const char *a = o->argv[*i];
-  if (a[namelen] == '=')
-    return a + namelen + 1;
-  if (a[namelen] != '\0') {
-    opt_fail(o, "unrecognized option '%s'", a);
-    return NULL;
-  }
-  return opt_value(o, i, namelen, 0);
-}
-
 static int opt_act(host_opts *o, char opt, const char *val) {
   o->act[o->nact].opt = opt;
   o->act[o->nact].val = val;
@@ -295,66 +289,205 @@ static int opt_act(host_opts *o, char opt, const char *val) {
   return 1;
 }
 
-/* A flag option must stand alone ("-vi" is not "-v -i", as in lua). */
-static int opt_flag(host_opts *o, const char *a, unsigned flags) {
-  if (a[2] != '\0')
-    return opt_fail(o, "unrecognized option '%s'", a);
-  o->flags |= flags;
+/* What each option does with its value (NULL for a flag).  'a' is the
+** word as given, for messages. */
+typedef int (*opt_fn)(host_opts *o, const char *a, const char *val);
+
+static int opt_e(host_opts *o, const char *a, const char *v) {
+  (void)a;
+  o->flags |= OPT_E;
+  return opt_act(o, 'e', v);
+}
+static int opt_l(host_opts *o, const char *a, const char *v) {
+  (void)a;
+  return opt_act(o, 'l', v);
+}
+static int opt_m(host_opts *o, const char *a, const char *v) {
+  (void)a;
+  return opt_act(o, 'm', v);
+}
+static int opt_W(host_opts *o, const char *a, const char *v) {
+  (void)a; (void)v;
+  return opt_act(o, 'W', NULL);
+}
+static int opt_i(host_opts *o, const char *a, const char *v) {
+  (void)a; (void)v;
+  o->flags |= OPT_I | OPT_V;
+  return 1;
+}
+static int opt_v(host_opts *o, const char *a, const char *v) {
+  (void)a; (void)v;
+  o->flags |= OPT_V;
+  return 1;
+}
+static int opt_E(host_opts *o, const char *a, const char *v) {
+  (void)a; (void)v;
+  o->flags |= OPT_NOENV;
+  return 1;
+}
+static int opt_help(host_opts *o, const char *a, const char *v) {
+  (void)a; (void)v;
+  o->flags |= OPT_HELP;
+  return 1;
+}
+static int opt_progress(host_opts *o, const char *a, const char *v) {
+  (void)a; (void)v;
+  o->loop.progress = 1;
   return 1;
 }
 
-static int opt_loop(host_opts *o, int *i, unsigned flags) {
-  const char *v = opt_value(o, i, 2, 0);
-  if (v == NULL)
+static int opt_chunk(host_opts *o, const char *a, const char *v) {
+  if (o->loop.chunk != NULL)
+    return opt_fail(o, "only one -n or -p chunk (at '%s')", v);
+  o->loop.chunk = v;
+  o->loop.print = a[1] == 'p';
+  return 1;
+}
+
+/* The options that only mean something with -n / -p. */
+static int opt_loopopt(host_opts *o, const char *a) {
+  if (o->loopopt == NULL)
+    o->loopopt = a;
+  return 1;
+}
+static int opt_F(host_opts *o, const char *a, const char *v) {
+  if (v[0] == '\0')
+    return opt_fail(o, "%s", "-F needs a separator");
+  o->loop.fs = v;
+  return opt_loopopt(o, a);
+}
+static int opt_rs(host_opts *o, const char *a, const char *v) {
+  if (o->loop.rs != NULL)
+    return opt_fail(o, "only one record separator (at '%s')", a);
+  o->loop.rs = v;
+  o->loop.rslen = strlen(v);
+  return opt_loopopt(o, a);
+}
+static int opt_0(host_opts *o, const char *a, const char *v) {
+  (void)v;
+  return opt_rs(o, a, "\\0");
+}
+static int opt_header(host_opts *o, const char *a, const char *v) {
+  (void)v;
+  o->loop.header = 1;
+  return opt_loopopt(o, a);
+}
+static int opt_inplace(host_opts *o, const char *a, const char *v) {
+  o->loop.inplace = v != NULL ? v : "";
+  return opt_loopopt(o, a);
+}
+static int opt_begin(host_opts *o, const char *a, const char *v) {
+  o->loop.begin = v;
+  return opt_loopopt(o, a);
+}
+static int opt_end(host_opts *o, const char *a, const char *v) {
+  o->loop.end = v;
+  return opt_loopopt(o, a);
+}
+
+/* tome.job's modes (lua/tome/job.lua) */
+static int opt_shard(host_opts *o, const char *a, const char *v) {
+  (void)a;
+  o->shard = v;
+  return 1;
+}
+static int opt_partial(host_opts *o, const char *a, const char *v) {
+  (void)a;
+  o->partial = v;
+  return 1;
+}
+static int opt_reduce(host_opts *o, const char *a, const char *v) {
+  (void)a;
+  o->reduce = v;
+  return 1;
+}
+
+/* How an option takes its value. */
+enum {
+  ARG_NONE,       /* a flag, standing alone ("-vi" is not "-v -i", as in lua) */
+  ARG_STRICT,     /* glued ("-eSTAT") or the next word, which must not
+                     start with '-' (lua's -e and -l) */
+  ARG_ANY,        /* glued, "--name=value", or the next word, any word
+                     (-m -, -F ' ', --rs '') */
+  ARG_OPTIONAL    /* "--name" or "--name=value" only */
+};
+
+typedef struct host_optdef {
+  const char *name;     /* "-e" (one letter) or "--begin" */
+  int arg;
+  opt_fn set;
+} host_optdef;
+
+/* Every option; to add one, add a line (and its opt_ function). */
+static const host_optdef host_optdefs[] = {
+  /* lua's */
+  {"-e", ARG_STRICT, opt_e},
+  {"-l", ARG_STRICT, opt_l},
+  {"-i", ARG_NONE, opt_i},
+  {"-v", ARG_NONE, opt_v},
+  {"-E", ARG_NONE, opt_E},
+  {"-W", ARG_NONE, opt_W},
+  /* tome's */
+  {"--version", ARG_NONE, opt_v},
+  {"-h", ARG_NONE, opt_help},
+  {"--help", ARG_NONE, opt_help},
+  {"-m", ARG_ANY, opt_m},
+  {"--progress", ARG_NONE, opt_progress},
+  /* the loops */
+  {"-n", ARG_ANY, opt_chunk},
+  {"-p", ARG_ANY, opt_chunk},
+  {"-F", ARG_ANY, opt_F},
+  {"-0", ARG_NONE, opt_0},
+  {"--rs", ARG_ANY, opt_rs},
+  {"--header", ARG_NONE, opt_header},
+  {"--in-place", ARG_OPTIONAL, opt_inplace},
+  {"--begin", ARG_ANY, opt_begin},
+  {"--end", ARG_ANY, opt_end},
+  /* tome.job */
+  {"--shard", ARG_ANY, opt_shard},
+  {"--partial", ARG_ANY, opt_partial},
+  {"--reduce", ARG_ANY, opt_reduce},
+  {NULL, 0, NULL}
+};
+
+/* Does argv word a name option d?  Sets *glued to its glued value
+** ("-eSTAT", "--rs=x"), or NULL. */
+static int opt_matches(const host_optdef *d, const char *a,
+                       const char **glued) {
+  size_t n = strlen(d->name);
+  *glued = NULL;
+  if (strncmp(a, d->name, n) != 0)
     return 0;
-  if (o->chunk != NULL)
-    return opt_fail(o, "only one -n or -p chunk (at '%s')", o->argv[*i]);
-  o->chunk = v;
-  o->flags |= flags;
-  return 1;
-}
-
-static int opt_long(host_opts *o, int *i) {
-  const char *a = o->argv[*i];
-  if (strcmp(a, "--help") == 0)
-    o->flags |= OPT_HELP;
-  else if (strcmp(a, "--progress") == 0)
-    o->flags |= OPT_PROGRESS;
-  else if (strncmp(a, "--begin", 7) == 0)
-    return (o->begin = opt_longvalue(o, i, 7)) != NULL;
-  else if (strncmp(a, "--end", 5) == 0)
-    return (o->end = opt_longvalue(o, i, 5)) != NULL;
-  else if (strncmp(a, "--shard", 7) == 0)
-    return (o->shard = opt_longvalue(o, i, 7)) != NULL;
-  else if (strncmp(a, "--partial", 9) == 0)
-    return (o->partial = opt_longvalue(o, i, 9)) != NULL;
-  else if (strncmp(a, "--reduce", 8) == 0)
-    return (o->reduce = opt_longvalue(o, i, 8)) != NULL;
-  else
-    return opt_fail(o, "unrecognized option '%s'", a);
-  return 1;
+  if (a[n] == '\0')
+    return 1;
+  if (d->name[1] != '-') {              /* -X: anything after is glued */
+    *glued = a + n;
+    return 1;
+  }
+  if (a[n] == '=') {
+    *glued = a + n + 1;
+    return 1;
+  }
+  return 0;
 }
 
 /* One option at argv[*i] (it starts with '-' and is not "-" or "--"). */
 static int opt_one(host_opts *o, int *i) {
   const char *a = o->argv[*i], *v;
-  switch (a[1]) {
-  case '-': return opt_long(o, i);
-  case 'e':
-    o->flags |= OPT_E;
-    return (v = opt_value(o, i, 2, 1)) != NULL && opt_act(o, 'e', v);
-  case 'l': return (v = opt_value(o, i, 2, 1)) != NULL && opt_act(o, 'l', v);
-  case 'm': return (v = opt_value(o, i, 2, 0)) != NULL && opt_act(o, 'm', v);
-  case 'W': return opt_flag(o, a, 0) && opt_act(o, 'W', NULL);
-  case 'i': return opt_flag(o, a, OPT_I | OPT_V);
-  case 'v': return opt_flag(o, a, OPT_V);
-  case 'E': return opt_flag(o, a, OPT_NOENV);
-  case 'h': return opt_flag(o, a, OPT_HELP);
-  case 'n': return opt_loop(o, i, 0);
-  case 'p': return opt_loop(o, i, OPT_PRINT);
-  case 'F': return (o->sep = opt_value(o, i, 2, 0)) != NULL;
-  default:  return opt_fail(o, "unrecognized option '%s'", a);
+  const host_optdef *d;
+  for (d = host_optdefs; d->name != NULL; d++)
+    if (opt_matches(d, a, &v))
+      break;
+  if (d->name == NULL || (v != NULL && d->arg == ARG_NONE))
+    return opt_fail(o, "unrecognized option '%s'", a);
+  if (v == NULL && (d->arg == ARG_STRICT || d->arg == ARG_ANY)) {
+    const char *next = o->argv[*i + 1];
+    if (next == NULL || (d->arg == ARG_STRICT && next[0] == '-'))
+      return opt_fail(o, "'%s' needs argument", a);
+    v = next;
+    (*i)++;
   }
+  return d->set(o, a, v);
 }
 
 /* Parse argv into o (o->act must hold argc entries); 0 on a bad
@@ -374,18 +507,18 @@ static int host_parse(host_opts *o) {
       return 0;
   }
   o->script = i < o->argc ? i : o->argc;
-  if (o->chunk == NULL && (o->sep || o->begin || o->end))
-    return opt_fail(o, "%s", "-F, --begin and --end need -n or -p");
-  if (o->sep != NULL && o->sep[0] == '\0')
-    return opt_fail(o, "%s", "-F needs a separator");
+  if (o->loop.chunk == NULL && o->loopopt != NULL)
+    return opt_fail(o, "'%s' needs -n or -p", o->loopopt);
   if ((o->shard || o->partial || o->reduce) &&
-      (o->chunk != NULL || o->script >= o->argc))
+      (o->loop.chunk != NULL || o->script >= o->argc))
     return opt_fail(o, "%s", "--shard, --partial and --reduce need a job "
                     "script");
   if (!o->shard != !o->partial)
     return opt_fail(o, "%s", "--shard and --partial go together");
   if (o->reduce && o->shard)
     return opt_fail(o, "%s", "--reduce and --shard are two steps: give one");
+  o->loop.files = o->argv + o->script;
+  o->loop.nfiles = o->argc - o->script;
   return 1;
 }
 /* }====== */
@@ -400,7 +533,7 @@ static int host_parse(host_opts *o) {
 */
 static void host_argtable(lua_State *L, const host_opts *o) {
   int base = 0, i;
-  if (o->chunk != NULL)
+  if (o->loop.chunk != NULL)
     base = o->script - 1;
   else if (o->script < o->argc)
     base = o->script;
@@ -560,339 +693,21 @@ static int host_script(lua_State *L, const host_opts *o) {
 /* }====== */
 
 
-/* {====== one-liners: -n, -p ====== */
-
-/* Fixed stack slots of lp_body (see there). */
-enum {
-  LP_OPTS = 1, LP_CHUNK, LP_BEGIN, LP_END,
-  LP_G, LP_OPEN, LP_SEP,
-  LP_KLINE, LP_KNR, LP_KFNR, LP_KFILE, LP_KF, LP_KNF
-};
-
-typedef struct lp_state {
-  const host_opts *o;
-  lua_Integer nr, fnr;
-  int split;            /* build F and NF? */
-  const char *sep;      /* NULL: on runs of blanks */
-  size_t seplen;
-} lp_state;
-
-/* _G[key] = the value on top (popped).  Raw: these are the loop's own. */
-static void lp_set(lua_State *L, int key) {
-  lua_pushvalue(L, key);
-  lua_insert(L, -2);
-  lua_rawset(L, LP_G);
-}
-
-static int lp_isblank(char c) {
-  return c == ' ' || c == '\t';
-}
-
-/* Push the fields of p[0..len) as a list; returns their number.  Awk's
-** rule for blanks: leading and trailing ones make no field; and, as in
-** awk, an empty line has no fields at all. */
-static lua_Integer lp_split(lua_State *L, const lp_state *s,
-                            const char *p, size_t len) {
-  const char *end = p + len;
-  lua_Integer n = 0;
-  lua_createtable(L, 8, 0);
-  if (s->sep == NULL) {
-    for (;;) {
-      const char *q;
-      while (p < end && lp_isblank(*p)) p++;
-      if (p == end) break;
-      for (q = p; q < end && !lp_isblank(*q); q++) {}
-      lua_pushlstring(L, p, (size_t)(q - p));
-      lua_rawseti(L, -2, ++n);
-      p = q;
-    }
-  } else if (len > 0) {
-    for (;;) {
-      const char *q = memmem(p, (size_t)(end - p), s->sep, s->seplen);
-      if (q == NULL) q = end;
-      lua_pushlstring(L, p, (size_t)(q - p));
-      lua_rawseti(L, -2, ++n);
-      if (q == end) break;
-      p = q + s->seplen;
-    }
-  }
-  return n;
-}
-
-/* -p: print the global line (nil or false print nothing). */
-static void lp_print(lua_State *L) {
-  lua_pushvalue(L, LP_KLINE);
-  if (lua_rawget(L, LP_G) != LUA_TNIL && lua_toboolean(L, -1)) {
-    size_t len;
-    const char *p = luaL_tolstring(L, -1, &len);
-    fwrite(p, 1, len, stdout);
-    putc('\n', stdout);
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-}
-
-/* One line (on top, popped): set the globals, run the chunk. */
-static void lp_line(lua_State *L, lp_state *s) {
-  s->nr++;
-  s->fnr++;
-  if (s->split) {
-    size_t len;
-    const char *p = lua_tolstring(L, -1, &len);
-    lua_Integer nf = lp_split(L, s, p, len);
-    lp_set(L, LP_KF);
-    lua_pushinteger(L, nf);
-    lp_set(L, LP_KNF);
-  }
-  lp_set(L, LP_KLINE);
-  lua_pushinteger(L, s->nr);
-  lp_set(L, LP_KNR);
-  lua_pushinteger(L, s->fnr);
-  lp_set(L, LP_KFNR);
-  lua_pushvalue(L, LP_CHUNK);
-  lua_call(L, 0, 0);
-  if (s->o->flags & OPT_PRINT)
-    lp_print(L);
-}
-
-/* The buffer getline fills, boxed so that an error frees it. */
-typedef struct lp_buf {
-  char *p;
-  size_t cap;
-} lp_buf;
-
-static int lp_buf_free(lua_State *L) {
-  lp_buf *b = (lp_buf *)lua_touserdata(L, 1);
-  free(b->p);
-  b->p = NULL;
-  b->cap = 0;
-  return 0;
-}
-
-static lp_buf *lp_newbuf(lua_State *L) {
-  lp_buf *b = (lp_buf *)lua_newuserdatauv(L, sizeof *b, 0);
-  b->p = NULL;
-  b->cap = 0;
-  if (luaL_newmetatable(L, "tome.host.linebuf")) {
-    lua_pushcfunction(L, lp_buf_free);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_setmetatable(L, -2);
-  return b;
-}
-
-static int lp_noop(lua_State *L) {
-  (void)L;
-  return 0;
-}
-
-/*
-** Standard input that is not a regular file (a pipe, a terminal) is
-** read line by line as it arrives, so `tail -f log | tome -n ...` works.
-** A Ctrl-C while getline waits makes it fail with EINTR: calling any
-** function then lets the hook the handler set raise "interrupted!".
-*/
-static int lp_stream(lua_State *L, lp_state *s) {
-  lp_buf *b = lp_newbuf(L);
-  int ok = 1;
-  for (;;) {
-    ssize_t n;
-    errno = 0;
-    n = getline(&b->p, &b->cap, stdin);
-    if (n < 0) {
-      if (ferror(stdin) && errno == EINTR) {
-        clearerr(stdin);
-        lua_pushcfunction(L, lp_noop);
-        lua_call(L, 0, 0);
-        continue;
-      }
-      if (ferror(stdin)) {
-        lua_pushfstring(L, "-: %s", strerror(errno));
-        host_report(L, LUA_ERRRUN);
-        clearerr(stdin);
-        ok = 0;
-      }
-      break;
-    }
-    if (n > 0 && b->p[n - 1] == '\n')
-      n--;
-    lua_pushlstring(L, b->p, (size_t)n);
-    lp_line(L, s);
-  }
-  lua_pushcfunction(L, lp_buf_free);
-  lua_insert(L, -2);
-  lua_call(L, 1, 0);
-  return ok;
-}
-
-/* Call the method 'name' of the object on top with no arguments,
-** keeping the object; pushes nres results. */
-static void lp_method(lua_State *L, const char *name, int nres) {
-  lua_getfield(L, -1, name);
-  lua_pushvalue(L, -2);
-  lua_call(L, 1, nres);
-}
-
-/* The lines of a map, through its own lines() iterator. */
-static void lp_maplines(lua_State *L, lp_state *s) {
-  lp_method(L, "lines", 3);             /* iterator, state, control */
-  for (;;) {
-    lua_pushvalue(L, -3);
-    lua_pushvalue(L, -3);
-    lua_pushvalue(L, -3);
-    lua_call(L, 2, 1);
-    if (lua_isnil(L, -1)) {
-      lua_pop(L, 1);
-      break;
-    }
-    lua_replace(L, -2);                 /* the new control value */
-    lua_pushvalue(L, -1);
-    lp_line(L, s);
-  }
-  lua_pop(L, 3);
-  lp_method(L, "close", 0);
-}
-
-static int lp_stdin_is_file(void) {
-  struct stat st;
-  return fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* Run the chunk over the lines of one file; 0 if it could not be read
-** (reported, and the loop goes on). */
-static int lp_file(lua_State *L, lp_state *s, const char *path) {
-  s->fnr = 0;
-  lua_pushstring(L, path);
-  lp_set(L, LP_KFILE);
-  if (strcmp(path, "-") == 0 && !lp_stdin_is_file())
-    return lp_stream(L, s);
-  lua_pushvalue(L, LP_OPEN);
-  lua_pushstring(L, path);
-  lua_call(L, 1, 2);
-  if (lua_isnil(L, -2)) {
-    host_fileerror(L, path);
-    lua_pop(L, 2);
-    return 0;
-  }
-  lua_pop(L, 1);
-  lp_maplines(L, s);
-  lua_pop(L, 1);
-  return 1;
-}
-
-/* Does the chunk's text use the name (as a whole word)? */
-static int lp_mentions(const char *src, const char *name) {
-  size_t n = strlen(name);
-  const char *p;
-  if (src == NULL)
-    return 0;
-  for (p = strstr(src, name); p != NULL; p = strstr(p + 1, name)) {
-    int before = (p > src) && (p[-1] == '_' || isalnum((unsigned char)p[-1]));
-    int after = p[n] == '_' || isalnum((unsigned char)p[n]);
-    if (!before && !after)
-      return 1;
-  }
-  return 0;
-}
-
-/*
-** Splitting every line into a fresh table costs more than the rest of
-** the loop, so without -F it is done only when the chunk (or --end)
-** names F or NF.  A function defined elsewhere (-e, -l) that reads F
-** needs -F ' '.
-*/
-static int lp_wantsfields(const host_opts *o) {
-  return o->sep != NULL ||
-         lp_mentions(o->chunk, "F") || lp_mentions(o->chunk, "NF") ||
-         lp_mentions(o->end, "F") || lp_mentions(o->end, "NF");
-}
-
-/* -F's separator: "\t" is a tab and "\\" a backslash, as awk reads it;
-** " " means runs of blanks.  Pushes it (or nil for blanks). */
-static void lp_pushsep(lua_State *L, const char *sep) {
-  luaL_Buffer b;
-  if (sep == NULL || strcmp(sep, " ") == 0) {
-    lua_pushnil(L);
-    return;
-  }
-  luaL_buffinit(L, &b);
-  for (; *sep; sep++) {
-    if (sep[0] == '\\' && sep[1] == 't') { luaL_addchar(&b, '\t'); sep++; }
-    else if (sep[0] == '\\' && sep[1] == '\\') { luaL_addchar(&b, '\\'); sep++; }
-    else luaL_addchar(&b, *sep);
-  }
-  luaL_pushresult(&b);
-}
-
-static void lp_runopt(lua_State *L, int idx) {
-  if (!lua_isnil(L, idx)) {
-    lua_pushvalue(L, idx);
-    lua_call(L, 0, 0);
-  }
-}
-
-/*
-** The whole loop, run under host_docall so that an error anywhere
-** reports with a traceback.  Arguments: the options, the chunk, the
-** --begin and --end functions (or nil).  Returns the number of files
-** that could not be read.
-*/
-static int lp_body(lua_State *L) {
-  static const char *const keys[] = {"line", "NR", "FNR", "FILE", "F", "NF"};
-  lp_state s;
-  lua_Integer bad = 0;
-  int i;
-  s.o = (const host_opts *)lua_touserdata(L, LP_OPTS);
-  s.nr = s.fnr = 0;
-  lua_settop(L, LP_END);
-  lua_pushglobaltable(L);                          /* LP_G */
-  host_tomefield(L, "open");                       /* LP_OPEN */
-  lp_pushsep(L, s.o->sep);                         /* LP_SEP */
-  for (i = 0; i < (int)(sizeof keys / sizeof keys[0]); i++)
-    lua_pushstring(L, keys[i]);
-  s.sep = lua_tolstring(L, LP_SEP, &s.seplen);
-  s.split = lp_wantsfields(s.o);
-  lua_pushinteger(L, 0);
-  lp_set(L, LP_KNR);
-  lua_pushinteger(L, 0);
-  lp_set(L, LP_KFNR);
-  lp_runopt(L, LP_BEGIN);
-  if (s.o->script >= s.o->argc)
-    bad += !lp_file(L, &s, "-");
-  for (i = s.o->script; i < s.o->argc; i++)
-    bad += !lp_file(L, &s, s.o->argv[i]);
-  lp_runopt(L, LP_END);
-  fflush(stdout);
-  lua_pushinteger(L, bad);
-  return 1;
-}
-
-/* Compile an optional chunk (nil when absent). */
-static int lp_load(lua_State *L, const char *src, const char *name) {
-  if (src == NULL) {
-    lua_pushnil(L);
-    return LUA_OK;
-  }
-  return luaL_loadbuffer(L, src, strlen(src), name);
-}
+/* {====== one-liners: -n, -p (oneliner.c) ====== */
 
 /* -n / -p: compile the chunks once, then run the loop.  Returns 1, 0
 ** when some file could not be read, -1 on an error (reported). */
 static int host_loop(lua_State *L, const host_opts *o) {
   int status, top = lua_gettop(L);
-  lua_pushcfunction(L, lp_body);
-  lua_pushlightuserdata(L, (void *)o);
-  status = lp_load(L, o->chunk, "=(command line)");
-  if (status == LUA_OK)
-    status = lp_load(L, o->begin, "=(--begin)");
-  if (status == LUA_OK)
-    status = lp_load(L, o->end, "=(--end)");
+  lua_pushcfunction(L, tm_ol_run);
+  lua_pushlightuserdata(L, (void *)&o->loop);
+  status = tm_ol_compile(L, &o->loop);
   if (status != LUA_OK) {
     host_report(L, status);
     lua_settop(L, top);
     return -1;
   }
-  status = host_docall(L, 4, 1);
+  status = host_docall(L, 2, 1);
   if (status != LUA_OK) {
     host_report(L, status);
     return -1;
@@ -913,12 +728,14 @@ static void host_openlibs(lua_State *L, const host_opts *o) {
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
   }
   luaL_openlibs(L);
+  lua_getglobal(L, "print");            /* the loops know it (oneliner.h) */
+  lua_setfield(L, LUA_REGISTRYINDEX, TM_OL_PRINT);
   tome_preload(L);
   lua_getglobal(L, "require");
   lua_pushliteral(L, "tome");
   lua_call(L, 1, 1);
   lua_setglobal(L, "tome");
-  if (o->flags & OPT_PROGRESS) {
+  if (o->loop.progress) {
     host_tomefield(L, "progress");
     if (lua_isfunction(L, -1)) {
       lua_pushboolean(L, 1);
@@ -950,7 +767,7 @@ static int host_pmain(lua_State *L) {
     return 0;
   if (!host_runargs(L, o))
     return 0;
-  if (o->chunk != NULL) {
+  if (o->loop.chunk != NULL) {
     ok = host_loop(L, o);
     if (ok < 0)
       return 0;
@@ -962,7 +779,8 @@ static int host_pmain(lua_State *L) {
     return 0;
   if (o->flags & OPT_I)
     host_interactive(L);
-  else if (!script && o->chunk == NULL && !(o->flags & (OPT_E | OPT_V))) {
+  else if (!script && o->loop.chunk == NULL &&
+           !(o->flags & (OPT_E | OPT_V))) {
     if (isatty(STDIN_FILENO)) {
       host_version();
       host_interactive(L);
@@ -978,7 +796,13 @@ int main(int argc, char **argv) {
   lua_State *L;
   int status, ok;
   memset(&o, 0, sizeof o);
+  if (argv[0] != NULL && argv[0][0] != '\0')
+    host_progname = argv[0];
+  /* a pipe gets output in large writes (a terminal stays line-buffered) */
+  if (!isatty(STDOUT_FILENO))
+    setvbuf(stdout, NULL, _IOFBF, (size_t)1 << 16);
   o.argc = argc;
+  o.loop.report = host_message;
   o.argv = argv;
   o.act = (host_act *)calloc((size_t)(argc > 0 ? argc : 1), sizeof *o.act);
   if (o.act == NULL) {
