@@ -91,6 +91,10 @@ TEST_PKGS := lua-busted lua-check tmux luarocks clang libclang-rt-14-dev \
              debhelper build-essential lintian
 # the writer specs trace system calls (0600 from the open call, directory fsync)
 TEST_PKGS += strace
+# lua-cjson: -F json and v:jsonl need it at run time; python3: the CSV and
+# JSON differential specs
+DEB_PKGS += lua-cjson
+TEST_PKGS += python3
 deps:
 	@sh scripts/deps.sh $(DEB_PKGS)
 deps-test:

@@ -44,7 +44,8 @@ local function same_as_lua(args, input)
   local out, err, code = tome(args, input)
   if LUA then
     local lout, lerr, lcode = lua(args, input)
-    assert.are.equal(lout, out)
+    -- the banner (-v, -i) names tome first
+    assert.are.equal(lout, (out:gsub("^tome %S+  (Lua 5)", "%1")))
     assert.are.equal(as_tome(lerr), err)
     assert.are.equal(lcode, code)
   end
@@ -246,14 +247,70 @@ describe("the tome host", function()
 
     it("-i reads, evaluates and prints (expressions without '=')", function()
       local banner = tome("-v")
-      local out, _, code = tome("-i -e '_PROMPT = \"\" _PROMPT2 = \"\"'",
-        "1 + 1\nx = 3\nx, 'a'\nfunction f()\nreturn 9\nend\nf()\n=x\n")
+      local input = "1 + 1\nx = 3\nx, 'a'\nfunction f()\nreturn 9\nend\nf()\n=x\n"
+      local out, _, code = tome("-i -e '_PROMPT = \"\" _PROMPT2 = \"\"'", input)
       assert.are.equal(0, code)
-      assert.are.equal(banner .. "2\n3\ta\n9\n3\n\n", out)
+      -- input that is not a terminal is echoed, as lua (with readline) does
+      assert.are.equal(banner .. "1 + 1\n2\nx = 3\nx, 'a'\n3\ta\nfunction f()\nreturn 9\n" ..
+                       "end\nf()\n9\n=x\n3\n\n", out)
+      if LUA then
+        local lout = lua("-i -e '_PROMPT = \"\" _PROMPT2 = \"\"'", input)
+        assert.are.equal(lout:gsub("^[^\n]*\n", ""), out:gsub("^[^\n]*\n", ""))
+      end
       local err
       out, err = tome("-i", "error('x')\nprint('still here')\n")
       assert.matches("^stdin:1: x\nstack traceback:", err)
       assert.truthy(out:find("still here", 1, true))
+    end)
+
+    it("-i prints results through the global print, as lua does", function()
+      -- print = nil: lua's message, and the REPL goes on
+      local _, err, code = same_as_lua("-e 'print = nil' -i", "10\nio.stderr:write('ok\\n')\n")
+      assert.are.equal(0, code)
+      assert.are.equal("error calling 'print' (attempt to call a nil value)\nok\n" ..
+                       "error calling 'print' (attempt to call a nil value)\n", err)
+      -- a print of the user's own gets the values themselves
+      local out = same_as_lua("-e 'print = function(...) io.write(\"P:\", select(\"#\", ...), " ..
+        "\" \", type((...)), \"\\n\") end _PROMPT = \"\"' -i", "1, {}\n{}\n")
+      assert.matches("P:2 number\n", out)
+      assert.matches("P:1 table\n", out)
+      -- the stock print: tables shown readably
+      out = tome("-e '_PROMPT = \"\"' -i", "{ 1, x = 2 }\n")
+      assert.matches("{ 1, x = 2 }\n", out)
+    end)
+
+    it("-i converts _PROMPT and _PROMPT2 with tostring", function()
+      local prompt = "local C = 0; _PROMPT = setmetatable({}, {__tostring = function () " ..
+                     "C = C + 1; return C end}) _PROMPT2 = 2.5"
+      local out = same_as_lua("-e " .. q(prompt) .. " -i", " --\na = \n2\n")
+      assert.truthy(out:find("\n1 --\n2a = \n2.52\n3\n", 1, true), out)
+      -- a failing __tostring gives the default prompt, not an error
+      out = tome("-e '_PROMPT = setmetatable({}, {__tostring = error})' -i", "x = 1\n")
+      assert.truthy(out:find("\n> x = 1\n", 1, true), out)
+    end)
+
+    it("-i keeps the last result in _", function()
+      local out = tome("-e '_PROMPT = \"\"' -i", "40 + 2\n_ + 1\nx = 5\n_, 'b'\n")
+      assert.truthy(out:find("\n40 + 2\n42\n_ + 1\n43\nx = 5\n_, 'b'\n43\tb\n", 1, true), out)
+    end)
+
+    it("names itself as invoked (argv[0]), as lua does", function()
+      local dir = H.tmpname()
+      os.execute("mkdir " .. q(dir) .. " && ln -s " .. q(TOME) .. " " .. q(dir .. "/lua"))
+      local _, err, code = H.sh(q(dir .. "/lua") .. " -e 'error(\"x\")'")
+      assert.are.equal(1, code)
+      assert.matches("^" .. (dir .. "/lua"):gsub("%p", "%%%0") .. ": %(command line%):1: x\n", err)
+      _, err = H.sh("PATH=" .. q(dir) .. ":$PATH lua -x")
+      assert.matches("^lua: unrecognized option '%-x'\nusage: lua %[options%]", err)
+      _, err = H.sh(q(TOME) .. " -x")
+      assert.are.equal(TOME .. ": unrecognized option '-x'", err:match("^[^\n]*"))
+    end)
+
+    it("--version is -v", function()
+      local out, _, code = tome("--version")
+      assert.are.equal(0, code)
+      assert.are.equal(tome("-v"), out)
+      assert.matches("^tome %d+%.%d+%.%d+  Lua 5%.4", out)
     end)
   end)
 

@@ -34,6 +34,8 @@
 #include "oneliner.h"
 #include "pattern.h"
 #include "progress.h"
+#include "scan.h"
+#include "source.h"
 
 /* the loop's variables, in the order of the holder's upvalues */
 enum { V_LINE = 1, V_NR, V_FNR, V_FILE, V_F, V_NF, V_LAST = V_NF };
@@ -57,12 +59,14 @@ static const char ol_post[] = "\nend";
 #define OL_OUTSIZE  ((size_t)64 << 10)   /* in-place output, per write */
 #define OL_MAXKEYS  32                   /* literal F keys kept sparse */
 #define OL_REGKEY   "tome.oneliner"      /* the running loop's state */
+#define OL_NPAT     4                    /* patterns kept compiled */
 
 enum { RS_BYTE, RS_STRING, RS_PARA, RS_CSV };
 enum { FS_BLANKS, FS_PLAIN, FS_PATTERN, FS_CSV, FS_JSON };
 
 /* the user values of the state userdata */
-enum { UV_NAMES = 1, UV_AUX, UV_WRITER, UV_SAVED, UV_HOLDER, UV_COUNT = 5 };
+enum { UV_NAMES = 1, UV_AUX, UV_WRITER, UV_SAVED, UV_HOLDER, UV_PATS,
+       UV_COUNT = UV_PATS };
 
 /* stack slots of tm_ol_run */
 enum { S_OPTS = 1, S_PROG, S_STATE, S_HOLDER, S_CHUNK, S_BEGIN, S_END,
@@ -82,11 +86,21 @@ typedef struct ol_span {
   int copy;              /* CSV: unquote the raw bytes */
 } ol_span;
 
+/* A pattern the string methods compiled (its string is anchored in the
+** state's UV_PATS table, so the pointer stays its own). */
+typedef struct ol_patslot {
+  const char *p;
+  size_t lp;
+  int anchorable;
+  tm_pat ms;
+} ol_patslot;
+
 typedef struct ol_state {
   const tm_ol_opts *o;
   int closed;
   /* the input */
   int fd, isstdin, isreg, eof;
+  tm_reader *rd;         /* compressed files and streams, else NULL */
   char *buf;
   size_t cap, beg, end, scan;
   tm_csv_scan csv;
@@ -115,7 +129,7 @@ typedef struct ol_state {
   char *scratch;
   size_t scratchcap;
   /* what the chunks use (USES bits) */
-  unsigned uses;
+  unsigned uses, enduses;
   int expr, line_dirty;
   /* output */
   int inplace;           /* a file is being rewritten: output to obuf */
@@ -125,6 +139,13 @@ typedef struct ol_state {
   tm_progress progress;
   uint64_t done, reported;
   int gproxy;            /* _G's metatable is ours */
+  /* the prefilter: records without this literal cannot do anything */
+  char filter[TM_PAT_PREFIX_MAX];
+  size_t filterlen;
+  /* compiled patterns of the string methods, by pattern string */
+  ol_patslot pats[OL_NPAT];
+  int patnext;
+  int strmeta;           /* the string metatable's __index is ours */
 } ol_state;
 
 
@@ -208,6 +229,9 @@ static int ol_loadinto(lua_State *L, int prog, const char *text,
   return LUA_OK;
 }
 
+static size_t ol_filter_of(lua_State *L, const char *text, int expr,
+                           char *lit);
+
 int tm_ol_compile(lua_State *L, const tm_ol_opts *o) {
   int prog, status;
   lua_newtable(L);
@@ -221,6 +245,17 @@ int tm_ol_compile(lua_State *L, const tm_ol_opts *o) {
   lua_setfield(L, prog, "holder");
   status = ol_loadinto(L, prog, o->chunk, "=(command line)", "chunk",
                        !o->print);
+  if (status == LUA_OK) {
+    char lit[TM_PAT_PREFIX_MAX];
+    size_t n;
+    lua_getfield(L, prog, "expr");
+    n = ol_filter_of(L, o->chunk, lua_toboolean(L, -1), lit);
+    lua_pop(L, 1);
+    if (n > 0) {
+      lua_pushlstring(L, lit, n);
+      lua_setfield(L, prog, "filter");
+    }
+  }
   if (status == LUA_OK)
     status = ol_loadinto(L, prog, o->begin, "=(--begin)", "begin", 0);
   if (status == LUA_OK)
@@ -366,6 +401,135 @@ static int ol_sparse_ok(ol_state *s, const char *src) {
   }
   return 1;
 }
+
+/*
+** The prefilter.  A chunk that is a search of line for a literal
+**   line:find "text"      line:find("text", 1, true)      line:match "p"
+** or a statement that does something only when such a search succeeds
+**   if line:find "text" then ... end
+** does nothing on a record without the literal (or without the literal
+** every match of the pattern contains, pattern.c's tm_pat_required).
+** Those records are then skipped in bulk, as grep skips lines: counted,
+** printed unchanged by -p, never made into strings.
+*/
+
+/* Match a word at p (not followed by a name character). */
+static const char *ol_word(const char *p, const char *w) {
+  size_t n = strlen(w);
+  if (strncmp(p, w, n) != 0 || ol_isname((unsigned char)p[n]))
+    return NULL;
+  return p + n;
+}
+
+/* A short string literal without escapes at p: its text. */
+static const char *ol_strlit(const char *p, const char **lit, size_t *len) {
+  char q = *p;
+  const char *e;
+  if (q != '"' && q != '\'')
+    return NULL;
+  for (e = p + 1; *e && *e != q; e++)
+    if (*e == '\\' || *e == '\n')
+      return NULL;
+  if (*e != q)
+    return NULL;
+  *lit = p + 1;
+  *len = (size_t)(e - p - 1);
+  return e + 1;
+}
+
+/* line:find(...) / line:match(...) at p, as described above: returns
+** the end of the call, with the literal (or pattern) and whether it is
+** searched plainly. */
+static const char *ol_search(const char *p, const char **lit, size_t *len,
+                             int *plain) {
+  int find;
+  p = ol_skipspace(p);
+  if ((p = ol_word(p, "line")) == NULL)
+    return NULL;
+  p = ol_skipspace(p);
+  if (*p++ != ':')
+    return NULL;
+  p = ol_skipspace(p);
+  if (ol_word(p, "find") != NULL) {
+    find = 1;
+    p += 4;
+  } else if (ol_word(p, "match") != NULL) {
+    find = 0;
+    p += 5;
+  } else
+    return NULL;
+  p = ol_skipspace(p);
+  *plain = 0;
+  if (*p != '(')
+    return ol_strlit(p, lit, len);
+  if ((p = ol_strlit(ol_skipspace(p + 1), lit, len)) == NULL)
+    return NULL;
+  p = ol_skipspace(p);
+  if (find && *p == ',') {               /* , 1 [, true] */
+    p = ol_skipspace(p + 1);
+    if (*p++ != '1')
+      return NULL;
+    p = ol_skipspace(p);
+    if (*p == ',') {
+      const char *t = ol_word(ol_skipspace(p + 1), "true");
+      if (t == NULL)
+        return NULL;
+      *plain = 1;
+      p = ol_skipspace(t);
+    }
+  }
+  return *p == ')' ? p + 1 : NULL;
+}
+
+/* Is the text from p only blanks (and semicolons)? */
+static int ol_rest_empty(const char *p) {
+  while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ';')
+    p++;
+  return *p == '\0';
+}
+
+/* The literal every record must hold for the chunk to do anything, into
+** lit (TM_PAT_PREFIX_MAX bytes); returns its length, 0 for none. */
+static size_t ol_filter_of(lua_State *L, const char *text, int expr,
+                           char *lit) {
+  const char *p = ol_skipspace(text), *pat, *e;
+  size_t lp, n;
+  int plain, ok;
+  if (!expr) {                           /* if SEARCH then BODY end */
+    const char *t, *body;
+    if ((p = ol_word(p, "if")) == NULL)
+      return 0;
+    if ((p = ol_search(p, &pat, &lp, &plain)) == NULL)
+      return 0;
+    if ((t = ol_word(ol_skipspace(p), "then")) == NULL)
+      return 0;
+    body = t;
+    e = body + strlen(body);
+    while (e > body && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
+                        e[-1] == '\r' || e[-1] == ';'))
+      e--;
+    if (e - body < 3 || strncmp(e - 3, "end", 3) != 0 ||
+        ol_isname((unsigned char)e[-4]))
+      return 0;
+    /* the body between then and the last end must be a block on its
+    ** own: then that end closes this if, and there is no else */
+    ok = luaL_loadbuffer(L, body, (size_t)(e - 3 - body), "=body") == LUA_OK;
+    lua_pop(L, 1);
+    if (!ok)
+      return 0;
+  } else {
+    if ((e = ol_search(p, &pat, &lp, &plain)) == NULL || !ol_rest_empty(e))
+      return 0;
+  }
+  if (plain || tm_pat_isplain(pat, lp)) {
+    if (lp == 0 || lp > TM_PAT_PREFIX_MAX)
+      return 0;
+    memcpy(lit, pat, lp);
+    return lp;
+  }
+  n = tm_pat_required(pat, lp, lit, TM_PAT_PREFIX_MAX);
+  return n;
+}
 /* }====== */
 
 
@@ -509,6 +673,10 @@ static int ol_gindex(lua_State *L) {
   int v = ol_varof(L, 2);
   if (v == 0 || s->closed)
     return 0;
+  if (v == V_NR || v == V_FNR) {
+    lua_pushinteger(L, v == V_NR ? s->nr : s->fnr);
+    return 1;
+  }
   if (s->inrecord && !(s->uses & USES(v))) {
     if (v == V_LINE && !s->line_dirty) {
       lua_pushlstring(L, s->rec, s->reclen);
@@ -542,6 +710,44 @@ static int ol_gnewindex(lua_State *L) {
   return 0;
 }
 
+/* next() over _G and then the loop's variables that have a value
+** (pairs(_G) lists them, as it listed them when they were globals). */
+static int ol_gnext(lua_State *L) {
+  int v = ol_varof(L, 2), raw = 0;
+  lua_settop(L, 2);
+  if (v != 0) {              /* one of ours, unless _G holds it itself */
+    lua_pushvalue(L, 2);
+    raw = lua_rawget(L, 1) != LUA_TNIL;
+    lua_pop(L, 1);
+  }
+  if (v == 0 || raw) {
+    if (lua_next(L, 1))
+      return 2;
+    v = 0;
+  }
+  for (v++; v <= V_LAST; v++) {
+    lua_settop(L, 0);
+    lua_pushglobaltable(L);
+    lua_pushstring(L, ol_names[v]);
+    lua_pushvalue(L, lua_upvalueindex(1));  /* __index's upvalue */
+    lua_pushcclosure(L, ol_gindex, 1);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_call(L, 2, 1);
+    if (!lua_isnil(L, -1))
+      return 2;
+  }
+  return 0;
+}
+
+static int ol_gpairs(lua_State *L) {
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushcclosure(L, ol_gnext, 1);
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  return 3;
+}
+
 /* Give _G the forwarding metatable, when it has none. */
 static void ol_proxy_on(lua_State *L, ol_state *s) {
   lua_pushglobaltable(L);
@@ -556,6 +762,9 @@ static void ol_proxy_on(lua_State *L, ol_state *s) {
   lua_pushvalue(L, S_STATE);
   lua_pushcclosure(L, ol_gnewindex, 1);
   lua_setfield(L, -2, "__newindex");
+  lua_pushvalue(L, S_STATE);
+  lua_pushcclosure(L, ol_gpairs, 1);
+  lua_setfield(L, -2, "__pairs");
   lua_setmetatable(L, -2);
   lua_pop(L, 1);
   s->gproxy = 1;
@@ -580,11 +789,191 @@ static void ol_proxy_off(lua_State *L, ol_state *s, int sidx) {
 /* }====== */
 
 
+/* {====== string methods ====== */
+
+/*
+** While the loop runs, line:find, line:match and line:gsub (methods of
+** every string) use pattern.c, which gives exactly what the string
+** library gives (its spec and fuzz target compare them) and keeps each
+** pattern's analysis -- its literal prefix or required literal, found
+** with memchr/memmem -- across calls: the per-line searches of a
+** one-liner then skip most bytes instead of trying every position.
+** Plain searches are memmem.  The originals come back when the loop
+** ends.
+*/
+
+/* The compiled pattern for the string at pidx, pointed at src. */
+static tm_pat *ol_pattern(lua_State *L, int pidx, const char *src,
+                          size_t srclen, int anchorable) {
+  ol_state *s = (ol_state *)lua_touserdata(L, lua_upvalueindex(1));
+  size_t lp;
+  const char *p = lua_tolstring(L, pidx, &lp);
+  ol_patslot *slot;
+  int i;
+  for (i = 0; i < OL_NPAT; i++) {
+    slot = &s->pats[i];
+    if (slot->p == p && slot->lp == lp && slot->anchorable == anchorable) {
+      tm_pat_subject(&slot->ms, src, srclen);
+      slot->ms.L = L;
+      return &slot->ms;
+    }
+  }
+  i = s->patnext;
+  s->patnext = (i + 1) % OL_NPAT;
+  slot = &s->pats[i];
+  lua_getiuservalue(L, lua_upvalueindex(1), UV_PATS);
+  lua_pushvalue(L, pidx);                /* keep the pattern alive */
+  lua_rawseti(L, -2, i + 1);
+  lua_pop(L, 1);
+  slot->p = p;
+  slot->lp = lp;
+  slot->anchorable = anchorable;
+  tm_pat_init(&slot->ms, L, src, srclen, p, lp, anchorable);
+  return &slot->ms;
+}
+
+/* string.find (find = 1) and string.match (find = 0). */
+static int ol_sfind_aux(lua_State *L, int find) {
+  size_t ls, lp, b, e;
+  const char *s = luaL_checklstring(L, 1, &ls);
+  const char *p = luaL_checklstring(L, 2, &lp);
+  size_t init = tm_pat_posrelat(luaL_optinteger(L, 3, 1), ls);
+  tm_pat *ms;
+  if (init > ls) {
+    luaL_pushfail(L);
+    return 1;
+  }
+  if (find && (lua_toboolean(L, 4) || tm_pat_isplain(p, lp))) {
+    const char *q = (const char *)memmem(s + init, ls - init, p, lp);
+    if (q == NULL) {
+      luaL_pushfail(L);
+      return 1;
+    }
+    lua_pushinteger(L, (lua_Integer)(q - s) + 1);
+    lua_pushinteger(L, (lua_Integer)(q - s + (ptrdiff_t)lp));
+    return 2;
+  }
+  ms = ol_pattern(L, 2, s, ls, 1);
+  if (!tm_pat_find(ms, init, &b, &e)) {
+    luaL_pushfail(L);
+    return 1;
+  }
+  if (find) {
+    lua_pushinteger(L, (lua_Integer)b + 1);
+    lua_pushinteger(L, (lua_Integer)e);
+  }
+  return 2 * find + tm_pat_push_captures(ms, b, e, !find);
+}
+
+static int ol_sfind(lua_State *L) {
+  return ol_sfind_aux(L, 1);
+}
+
+static int ol_smatch(lua_State *L) {
+  return ol_sfind_aux(L, 0);
+}
+
+/* string.gsub: the original string comes back when nothing changed. */
+static int ol_sgsub(lua_State *L) {
+  size_t srcl, pos = 0, last = TM_PAT_NONE, b, e;
+  const char *src = luaL_checklstring(L, 1, &srcl);
+  int tr = lua_type(L, 3), changed = 0;
+  lua_Integer maxn, n = 0;
+  luaL_Buffer buf;
+  tm_pat *ms;
+  luaL_checkstring(L, 2);
+  maxn = luaL_optinteger(L, 4, (lua_Integer)srcl + 1);
+  luaL_argexpected(L, tr == LUA_TNUMBER || tr == LUA_TSTRING ||
+                   tr == LUA_TFUNCTION || tr == LUA_TTABLE, 3,
+                   "string/function/table");
+  luaL_buffinit(L, &buf);
+  ms = ol_pattern(L, 2, src, srcl, 1);
+  while (n < maxn && tm_pat_next(ms, pos, last, &b, &e)) {
+    luaL_addlstring(&buf, src + pos, b - pos);
+    n++;
+    changed |= tm_pat_add_repl(ms, &buf, b, e, 3);
+    pos = last = e;
+    if (ms->anchor)
+      break;
+  }
+  if (!changed)
+    lua_pushvalue(L, 1);
+  else {
+    luaL_addlstring(&buf, src + pos, srcl - pos);
+    luaL_pushresult(&buf);
+  }
+  lua_pushinteger(L, n);
+  return 2;
+}
+
+/* Point the string metatable's __index at a copy of the string table
+** with these three, when it is the string table. */
+static void ol_strings_on(lua_State *L, ol_state *s) {
+  static const luaL_Reg fns[] = {
+    {"find", ol_sfind}, {"match", ol_smatch}, {"gsub", ol_sgsub}, {NULL, NULL}
+  };
+  int mt;
+  lua_pushliteral(L, "");
+  if (!lua_getmetatable(L, -1)) {
+    lua_pop(L, 1);
+    return;
+  }
+  mt = lua_gettop(L);
+  lua_getfield(L, mt, "__index");
+  lua_getglobal(L, "string");
+  if (!lua_istable(L, -1) || !lua_rawequal(L, -1, -2)) {
+    lua_settop(L, mt - 2);
+    return;
+  }
+  lua_getiuservalue(L, S_STATE, UV_SAVED);  /* to put it back */
+  lua_pushvalue(L, -2);
+  lua_setfield(L, -2, "strindex");
+  lua_pop(L, 1);
+  lua_newtable(L);                       /* the copy */
+  lua_pushnil(L);
+  while (lua_next(L, -3)) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, -4);
+  }
+  lua_pushvalue(L, S_STATE);
+  luaL_setfuncs(L, fns, 1);
+  lua_createtable(L, 0, 1);              /* later additions to string */
+  lua_pushvalue(L, -3);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, mt, "__index");
+  lua_settop(L, mt - 2);
+  lua_createtable(L, OL_NPAT, 0);
+  lua_setiuservalue(L, S_STATE, UV_PATS);
+  s->strmeta = 1;
+}
+
+/* Put the string table back (sidx: the state userdata). */
+static void ol_strings_off(lua_State *L, ol_state *s, int sidx) {
+  if (!s->strmeta)
+    return;
+  s->strmeta = 0;
+  lua_pushliteral(L, "");
+  if (lua_getmetatable(L, -1)) {
+    lua_getiuservalue(L, sidx, UV_SAVED);
+    lua_getfield(L, -1, "strindex");
+    lua_setfield(L, -3, "__index");
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 1);
+}
+/* }====== */
+
+
 /* {====== the state: set-up and clean-up ====== */
 
 static void ol_closefile(ol_state *s) {
-  if (s->fd >= 0 && !s->isstdin)
+  if (s->rd != NULL)
+    tm_reader_close(s->rd);              /* closes fd unless stdin */
+  else if (s->fd >= 0 && !s->isstdin)
     close(s->fd);
+  s->rd = NULL;
   s->fd = -1;
 }
 
@@ -612,6 +1001,7 @@ static int ol_state_close(lua_State *L) {
   }
   lua_pop(L, 1);
   ol_proxy_off(L, s, 1);
+  ol_strings_off(L, s, 1);
   lua_pushnil(L);
   lua_setfield(L, LUA_REGISTRYINDEX, OL_REGKEY);
   s->closed = 1;
@@ -770,11 +1160,21 @@ static int ol_noop(lua_State *L) {
 }
 
 /*
-** The one input function: up to n bytes of the current file into p.
-** Every FILE is read through it (regular files, pipes, terminals).
+** The one input function: up to n bytes of the current file into p, as
+** read(2).  Every FILE is read through it: plain regular files with
+** read(2) itself, compressed files (gzip, zstd, xz, bzip2, known by
+** their magic bytes) and streams (pipes, terminals) through source.h's
+** streaming reader, which decompresses as it goes, without a temporary
+** file, and hands out what a pipe has as soon as it arrives.
 */
 static ssize_t ol_read(ol_state *s, char *p, size_t n) {
-  return read(s->fd, p, n);
+  ptrdiff_t got;
+  if (s->rd == NULL)
+    return read(s->fd, p, n);
+  got = tm_reader_read(s->rd, p, n);
+  if (got < 0)
+    errno = tm_reader_errno(s->rd);
+  return (ssize_t)got;
 }
 
 /* Make room and read more input; 0 on a read error (s->eof is set and
@@ -814,7 +1214,8 @@ static int ol_fill(lua_State *L, ol_state *s) {
   s->done += (uint64_t)got;
   if (s->progress.on && s->done - s->reported >= TM_PROGRESS_STEP) {
     s->reported = s->done;
-    tm_progress_update(&s->progress, s->done);
+    tm_progress_update(&s->progress,
+                       s->rd != NULL ? tm_reader_consumed(s->rd) : s->done);
   }
   return 1;
 }
@@ -869,6 +1270,8 @@ static int ol_next_para(ol_state *s, int *more) {
   return ol_take(s, avail - (b[avail - 1] == '\n'), b[avail - 1] == '\n');
 }
 
+static const char *ol_filename(const ol_state *s);
+
 /* A CSV record: ends at LF or CRLF outside quotes. */
 static int ol_next_csv(lua_State *L, ol_state *s, int *more) {
   const char *b = s->buf + s->beg;
@@ -884,8 +1287,9 @@ static int ol_next_csv(lua_State *L, ol_state *s, int *more) {
   if (avail == 0)
     return 0;
   if (s->strict && tm_csv_open_quote(&s->csv, &at))
-    luaL_error(L, "%s:%d: unterminated quoted field (the quote at byte %d "
-               "of the record)", s->file, (int)(s->lines + 1), (int)at + 1);
+    luaL_error(L, "%s:%I: unterminated quoted field (its quote is byte %I "
+               "of the record)", ol_filename(s), s->lines + 1,
+               (lua_Integer)at + 1);
   tm_csv_begin(&s->csv);
   return ol_take(s, avail, 0);
 }
@@ -1218,10 +1622,14 @@ static void ol_record(lua_State *L, ol_state *s) {
     lua_pushlstring(L, s->rec, s->reclen);
     lua_setupvalue(L, S_HOLDER, V_LINE);
   }
-  lua_pushinteger(L, s->nr);
-  lua_setupvalue(L, S_HOLDER, V_NR);
-  lua_pushinteger(L, s->fnr);
-  lua_setupvalue(L, S_HOLDER, V_FNR);
+  if (uses & USES(V_NR)) {
+    lua_pushinteger(L, s->nr);
+    lua_setupvalue(L, S_HOLDER, V_NR);
+  }
+  if (uses & USES(V_FNR)) {
+    lua_pushinteger(L, s->fnr);
+    lua_setupvalue(L, S_HOLDER, V_FNR);
+  }
   if (uses & (USES(V_F) | USES(V_NF)))
     ol_fields(L, s);
   lua_pushvalue(L, S_CHUNK);
@@ -1242,29 +1650,46 @@ static void ol_record(lua_State *L, ol_state *s) {
   s->inrecord = 0;
 }
 
+static void ol_report(ol_state *s, const char *path, const char *what) {
+  char msg[512];
+  int n = snprintf(msg, sizeof msg, "%s: %s", path, what);
+  s->o->report(msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+}
+
+/* Is the regular file at fd compressed?  Its first bytes say, read where
+** it stands without moving it. */
+static int ol_compressed(int fd) {
+  char magic[TM_SNIFF_MAX];
+  off_t at = lseek(fd, 0, SEEK_CUR);
+  ssize_t got = at < 0 ? -1 : pread(fd, magic, sizeof magic, at);
+  return got > 0 && tm_format_sniff(magic, (size_t)got) > TM_FMT_PLAIN;
+}
+
 /* Open one file (or standard input) for reading; 0 when it cannot be
 ** (reported). */
 static int ol_open(ol_state *s, const char *path) {
   struct stat st;
-  char msg[512];
-  if (strcmp(path, "-") == 0) {
-    s->fd = STDIN_FILENO;
-    s->isstdin = 1;
-  } else {
-    s->isstdin = 0;
-    s->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (s->fd < 0) {
-      int n = snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
-      s->o->report(msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
-      return 0;
-    }
+  int e;
+  s->isstdin = strcmp(path, "-") == 0;
+  s->rd = NULL;
+  s->fd = s->isstdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+  if (s->fd < 0) {
+    ol_report(s, path, strerror(errno));
+    return 0;
   }
-  s->isreg = fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode);
-  if (fstat(s->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    int n = snprintf(msg, sizeof msg, "%s: %s", path, strerror(EISDIR));
-    s->o->report(msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+  if (fstat(s->fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    ol_report(s, path, strerror(S_ISDIR(st.st_mode) ? EISDIR : errno));
     ol_closefile(s);
     return 0;
+  }
+  s->isreg = S_ISREG(st.st_mode);
+  if (!s->isreg || ol_compressed(s->fd)) {
+    e = tm_reader_fdopen(&s->rd, s->fd, !s->isstdin, path, 0);
+    if (e != 0) {
+      ol_report(s, path, strerror(e));
+      ol_closefile(s);
+      return 0;
+    }
   }
   s->beg = s->end = s->scan = 0;
   s->eof = 0;
@@ -1370,16 +1795,85 @@ static int ol_inplace_end(lua_State *L, ol_state *s, const char *path) {
   return ok;
 }
 
+/* n bytes of whole records at b (the unread bytes' start) that the
+** prefilter passes over: counted, printed unchanged by -p. */
+static void ol_skipped(lua_State *L, ol_state *s, const char *b, size_t n) {
+  lua_Integer c = (lua_Integer)tm_count_byte(b, n, (unsigned char)s->rs[0]);
+  s->nr += c;
+  s->fnr += c;
+  s->lines += s->rs[0] == '\n' ? c : ol_countnl(b, n);
+  if (s->o->print)
+    ol_write(L, s, b, n);
+  s->beg += n;
+  s->scan = 0;
+}
+
+/* Skip the records that lack the prefilter's literal (ol_filter_of).
+** Returns 1 when the next record holds it, 0 at the end of the file, -1
+** when the file cannot be read. */
+static int ol_skip(lua_State *L, ol_state *s) {
+  for (;;) {
+    const char *b = s->buf + s->beg, *q = NULL, *ls;
+    size_t avail = s->end - s->beg;
+    if (avail >= s->filterlen)
+      q = (const char *)memmem(b, avail, s->filter, s->filterlen);
+    if (q != NULL) {
+      ls = (const char *)memrchr(b, s->rs[0], (size_t)(q - b));
+      ol_skipped(L, s, b, ls != NULL ? (size_t)(ls - b) + 1 : 0);
+      return 1;
+    }
+    ls = avail > 0 ? (const char *)memrchr(b, s->rs[0], avail) : NULL;
+    if (ls != NULL)
+      ol_skipped(L, s, b, (size_t)(ls - b) + 1);
+    if (s->eof) {
+      avail = s->end - s->beg;
+      if (avail > 0) {                   /* the last record, unended */
+        if (s->o->print)
+          ol_write(L, s, s->buf + s->beg, avail);
+        s->nr++;
+        s->fnr++;
+        s->lines += ol_countnl(s->buf + s->beg, avail);
+        s->beg = s->end;
+      }
+      return 0;
+    }
+    if (!ol_fill(L, s)) {
+      s->err = errno;
+      return -1;
+    }
+  }
+}
+
+/* The prefilter applies when the records are lines (or end with one
+** byte) the literal does not hold, --end does not look at the last
+** record, and line's methods are the loop's own. */
+static void ol_setup_filter(lua_State *L, ol_state *s) {
+  size_t n;
+  const char *lit;
+  lua_getfield(L, S_PROG, "filter");
+  lit = lua_tolstring(L, -1, &n);
+  if (lit != NULL && n <= sizeof s->filter && s->rskind == RS_BYTE &&
+      memchr(lit, s->rs[0], n) == NULL && s->strmeta &&
+      !(s->enduses & (USES(V_LINE) | USES(V_F) | USES(V_NF)))) {
+    memcpy(s->filter, lit, n);
+    s->filterlen = n;
+  }
+  lua_pop(L, 1);
+}
+
 /* The current file as errors name it. */
 static const char *ol_filename(const ol_state *s) {
   return strcmp(s->file, "-") == 0 ? "stdin" : s->file;
 }
 
-/* Report a failed read of the current file ("path: reason"). */
+/* Report a failed read of the current file ("path: reason"; the
+** reader's message says where compressed data went wrong). */
 static void ol_readerror(ol_state *s, int err) {
-  char msg[512];
-  int n = snprintf(msg, sizeof msg, "%s: %s", s->file, strerror(err));
-  s->o->report(msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+  const char *m = s->rd != NULL ? tm_reader_error(s->rd) : NULL;
+  if (m != NULL && *m != '\0')
+    s->o->report(m, strlen(m));
+  else
+    ol_report(s, s->file, strerror(err));
 }
 
 /* Every record of one file; 0 if it could not be read (reported). */
@@ -1396,7 +1890,11 @@ static int ol_file(lua_State *L, ol_state *s, const char *path) {
     ol_closefile(s);
     return 0;
   }
-  while ((rc = ol_next(L, s)) > 0) {
+  for (;;) {
+    if (s->filterlen > 0 && !head && (rc = ol_skip(L, s)) <= 0)
+      break;
+    if ((rc = ol_next(L, s)) <= 0)
+      break;
     s->lineno = s->lines + 1;
     if (head) {                  /* --header: the first record names */
       head = 0;
@@ -1457,6 +1955,7 @@ static ol_state *ol_setup(lua_State *L, const tm_ol_opts *o) {
   s->expr = lua_toboolean(L, -1);
   lua_pop(L, 3);
   s->uses = (unsigned)(chunkuses | enduses);
+  s->enduses = (unsigned)enduses;
   ol_setup_fs(L, s);
   ol_setup_rs(L, s);
   ol_setup_json(L, s);
@@ -1480,6 +1979,8 @@ static ol_state *ol_setup(lua_State *L, const tm_ol_opts *o) {
     tm_progress_enable(&s->progress, 1);
   ol_setup_output(L, s);
   ol_proxy_on(L, s);
+  ol_strings_on(L, s);
+  ol_setup_filter(L, s);
   lua_pushvalue(L, S_STATE);
   lua_setfield(L, LUA_REGISTRYINDEX, OL_REGKEY);
   return s;
@@ -1508,6 +2009,10 @@ int tm_ol_run(lua_State *L) {
     bad += !ol_file(L, s, "-");
   for (i = 0; i < o->nfiles; i++)
     bad += !ol_file(L, s, o->files[i]);
+  lua_pushinteger(L, s->nr);
+  lua_setupvalue(L, S_HOLDER, V_NR);
+  lua_pushinteger(L, s->fnr);
+  lua_setupvalue(L, S_HOLDER, V_FNR);
   ol_runopt(L, S_END);
   fflush(stdout);
   lua_pushinteger(L, bad);                /* (S_STATE closes on return) */

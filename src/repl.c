@@ -312,19 +312,30 @@ static int repl_editline(repl *r, const char *prompt) {
 
 /* {====== reading ====== */
 
-/* Push the prompt: _PROMPT / _PROMPT2 when they convert to strings. */
+/* tostring(_PROMPT or _PROMPT2), run protected (a __tostring may fail). */
+static int repl_tostring(lua_State *L) {
+  luaL_tolstring(L, 1, NULL);
+  return 1;
+}
+
+/* Push the prompt: tostring(_PROMPT / _PROMPT2) when they are set, as
+** lua converts them (a table with __tostring works); the default when
+** they are nil or their conversion fails. */
 static const char *repl_pushprompt(lua_State *L, int first) {
-  lua_getglobal(L, first ? "_PROMPT" : "_PROMPT2");
-  const char *p = lua_tostring(L, -1);
-  if (p == NULL) {
-    lua_pop(L, 1);
-    p = lua_pushstring(L, first ? REPL_PROMPT : REPL_PROMPT2);
+  if (lua_getglobal(L, first ? "_PROMPT" : "_PROMPT2") != LUA_TNIL) {
+    lua_pushcfunction(L, repl_tostring);
+    lua_insert(L, -2);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING)
+      return lua_tostring(L, -1);
   }
-  return p;
+  lua_pop(L, 1);
+  return lua_pushstring(L, first ? REPL_PROMPT : REPL_PROMPT2);
 }
 
 /* A line from plain stdin, without its newline.  A Ctrl-C while it
-** waits (getchar fails with EINTR) cancels the line. */
+** waits (getchar fails with EINTR) cancels the line.  The line is
+** echoed after the prompt, as lua (built with readline) shows input
+** that does not come from a terminal. */
 static int repl_plainline(lua_State *L, const char *prompt) {
   luaL_Buffer b;
   int c, any = 0;
@@ -345,6 +356,13 @@ static int repl_plainline(lua_State *L, const char *prompt) {
   if (c == EOF && !any) {
     lua_pop(L, 1);
     return LINE_EOF;
+  }
+  {
+    size_t len;
+    const char *line = lua_tolstring(L, -1, &len);
+    fwrite(line, 1, len, stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
   }
   return LINE_OK;
 }
@@ -492,22 +510,44 @@ static void repl_error(lua_State *L) {
   fflush(stderr);
 }
 
-/* Print the values above 'mark' with tome.repl.print (or the global
-** print), run like a chunk: a huge table can be interrupted too. */
+/* Is the global print the one the base library made?  (The host keeps
+** it in the registry.) */
+static int repl_stockprint(lua_State *L) {
+  int stock;
+  lua_getglobal(L, "print");
+  lua_getfield(L, LUA_REGISTRYINDEX, TM_REPL_PRINT);
+  stock = !lua_isnil(L, -1) && lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return stock;
+}
+
+/*
+** Print the values above 'mark' through the global print, as lua does:
+** while it is the stock one, tome.repl.print shows them readably
+** (tables, maps); a print of the user's own gets the values as they
+** are.  Run like a chunk, so that a huge table can be interrupted.  _
+** keeps the first value for the next line.
+*/
 static void repl_print(repl *r, int mark) {
   lua_State *L = r->L;
   int n = lua_gettop(L) - mark;
+  int stock, status;
   if (n <= 0)
     return;
   luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
-  if (r->modidx != 0)
+  lua_pushvalue(L, mark + 1);
+  lua_setglobal(L, "_");
+  stock = r->modidx != 0 && repl_stockprint(L);
+  if (stock)
     lua_getfield(L, r->modidx, "print");
   else
     lua_getglobal(L, "print");
   lua_insert(L, mark + 1);
-  if (r->docall(L, n, 0) != LUA_OK) {
-    lua_pushfstring(L, "error printing the results (%s)",
-                    lua_tostring(L, -1));
+  /* the user's print is called as lua calls it (its error without a
+  ** traceback); the printer under Ctrl-C, as a chunk */
+  status = stock ? r->docall(L, n, 0) : lua_pcall(L, n, 0, 0);
+  if (status != LUA_OK) {
+    lua_pushfstring(L, "error calling 'print' (%s)", lua_tostring(L, -1));
     repl_error(L);
   }
 }

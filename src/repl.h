@@ -13,6 +13,11 @@
 ** error message. */
 typedef int (*tm_docall_fn)(lua_State *L, int nargs, int nres);
 
+/* The registry field where the host keeps the base library's print:
+** results go through tome.repl's readable printer while the global
+** print is that one, through the user's own print otherwise. */
+#define TM_REPL_PRINT "tome.host.print"
+
 /* Read, evaluate and print until the end of input.  Chunks are run with
 ** 'docall'; the stack is left as it was found. */
 void tm_repl(lua_State *L, tm_docall_fn docall);
