@@ -60,6 +60,9 @@ typedef struct job {
   int stop;             /* an error happened: take no more (under lock) */
   pthread_cond_t changed;  /* a chunk finished or a worker left */
   size_t running;       /* workers still running (under lock) */
+  lua_State **states;   /* the workers' states, NULL when none (lock) */
+  size_t nstates;
+  int interrupted;      /* Ctrl-C: the workers were stopped */
   uint64_t done;        /* bytes of finished chunks (under lock) */
 } job;
 
@@ -115,12 +118,19 @@ static void run_chunk(lua_State *L, job *jb, chunk *c) {
   lua_settop(L, base);
 }
 
-static void *work(job *jb);
+static void *work(job *jb, size_t slot);
+
+/* What a worker thread is given: the job and its slot in jb->states. */
+typedef struct worker_arg {
+  job *jb;
+  size_t slot;
+} worker_arg;
 
 /* Every way out of a worker says so, for the waiting caller. */
 static void *worker(void *ud) {
-  job *jb = (job *)ud;
-  work(jb);
+  worker_arg *wa = (worker_arg *)ud;
+  job *jb = wa->jb;
+  work(jb, wa->slot);
   pthread_mutex_lock(&jb->lock);
   jb->running--;
   pthread_cond_signal(&jb->changed);
@@ -128,13 +138,22 @@ static void *worker(void *ud) {
   return NULL;
 }
 
-static void *work(job *jb) {
+/* Record a worker's state where an interrupt can reach it (or take it
+** away, st == NULL, before it is closed). */
+static void enlist(job *jb, size_t slot, lua_State *st) {
+  pthread_mutex_lock(&jb->lock);
+  if (slot < jb->nstates) jb->states[slot] = st;
+  pthread_mutex_unlock(&jb->lock);
+}
+
+static void *work(job *jb, size_t slot) {
   size_t k;
   lua_State *L = luaL_newstate();
   if (L == NULL) {
     if (take(jb, &k)) fail(jb, &jb->chunks[k], "not enough memory");
     return NULL;
   }
+  enlist(jb, slot, L);
   luaL_openlibs(L);
   lua_pushcfunction(L, jb->preload);
   if (lua_pcall(L, 0, 0, 0) != LUA_OK) lua_pop(L, 1);
@@ -147,6 +166,7 @@ static void *work(job *jb) {
   if (luaL_loadbufferx(L, jb->code.p, jb->code.n, "=parallel", "b")
       != LUA_OK) {
     if (take(jb, &k)) fail(jb, &jb->chunks[k], lua_tostring(L, -1));
+    enlist(jb, slot, NULL);
     lua_close(L);
     return NULL;
   }
@@ -157,6 +177,7 @@ static void *work(job *jb) {
     pthread_cond_signal(&jb->changed);
     pthread_mutex_unlock(&jb->lock);
   }
+  enlist(jb, slot, NULL);
   lua_close(L);
   return NULL;
 }
@@ -200,8 +221,9 @@ static void check_upvalues(lua_State *L, int idx) {
     if (strcmp(name, "_ENV") != 0)
       luaL_error(L, "tome.parallel: the function captures the local "
                  "variable '%s' (upvalue %d); workers run in their own Lua "
-                 "states, so pass data with opts.arg or use globals",
-                 *name ? name : "?", i);
+                 "states, which see neither this state's locals nor its "
+                 "globals: pass data with opts.arg (fn gets it as its "
+                 "second argument)", *name ? name : "?", i);
   }
 }
 
@@ -219,18 +241,43 @@ static int optfield_int(lua_State *L, int opts, const char *k,
   return 1;
 }
 
+/* With opts.quote (CSV): is the separator that ends at 'end' outside
+** quotes?  *odd keeps the parity of the quotes in [0, *counted); RFC 4180
+** quotes come in pairs ('""' inside a field too), so a position is
+** outside quoted fields when the count before it is even.  Moves 'end'
+** on to the next separator until it is; returns 0 on a read error. */
+static int cut_outside(tm_src *s, size_t len, const char *sep, size_t sn,
+                       char quote, size_t *counted, int *odd, size_t *end) {
+  for (;;) {
+    uint64_t n = 0;
+    size_t at;
+    if (tm_src_count(s, *counted, *end, &quote, 1, &n) < 0) return 0;
+    *odd ^= (int)(n & 1);
+    *counted = *end;
+    if (!*odd || *end >= len) return 1;
+    int rc = tm_src_find(s, *end, len, sep, sn, &at);
+    if (rc < 0) return 0;
+    *end = rc > 0 ? at + sn : len;
+  }
+}
+
 /* Cut [0, len) of the range into at most 'want' chunks of about len/want
-** bytes, each ending just after a separator (or at the end); returns how
-** many (reads through s, so the caller guards it). */
+** bytes, each ending just after a separator (outside quotes when quote
+** is not 0), or at the end; returns how many (reads through s, so the
+** caller guards it). */
 static size_t cut(tm_src *s, size_t len, size_t roff, const char *sep,
-                  size_t sn, size_t want, chunk *cs) {
-  size_t step = len / want + 1, pos = 0, k = 0;
+                  size_t sn, char quote, size_t want, chunk *cs) {
+  size_t step = len / want + 1, pos = 0, k = 0, counted = 0;
+  int odd = 0;
   while (pos < len && k < want) {
     size_t end = len, at;
     if (len - pos > step && k + 1 < want) {
       int rc = tm_src_find(s, pos + step - 1, len, sep, sn, &at);
       if (rc < 0) return 0;
       if (rc > 0) end = at + sn;
+      if (quote && !cut_outside(s, len, sep, sn, quote, &counted, &odd,
+                                &end))
+        return 0;
     }
     cs[k].off = roff + pos;
     cs[k].len = end - pos;
@@ -242,7 +289,8 @@ static size_t cut(tm_src *s, size_t len, size_t roff, const char *sep,
 
 /* Cut one input into at most 'want' chunks at cs; sets *count. */
 static int make_chunks(lua_State *L, const tm_range *r, const char *sep,
-                       size_t sn, size_t want, chunk *cs, size_t *count) {
+                       size_t sn, char quote, size_t want, chunk *cs,
+                       size_t *count) {
   tm_src s;
   tm_l_srcsetup(L, &s, r);
   tm_guard g;
@@ -250,7 +298,7 @@ static int make_chunks(lua_State *L, const tm_range *r, const char *sep,
     tm_src_done(&s);
     return tm_l_fault(L, r->map);
   }
-  *count = cut(&s, r->len, r->off, sep, sn, want, cs);
+  *count = cut(&s, r->len, r->off, sep, sn, quote, want, cs);
   tm_guard_leave(&g);
   int err = s.err;
   tm_src_done(&s);
@@ -273,6 +321,8 @@ static int job_gc(lua_State *L) {
   free(jb->inputs);
   jb->inputs = NULL;
   jb->ninputs = 0;
+  free(jb->states);
+  jb->states = NULL;
   free(jb->code.p);
   free(jb->arg.p);
   jb->chunks = NULL;
@@ -281,46 +331,81 @@ static int job_gc(lua_State *L) {
   return 0;
 }
 
-/* Wait for the workers, showing the bytes done meanwhile. */
-static void watch(job *jb, tm_progress *pg) {
+/* The hook a worker gets when the caller is interrupted: raise at the
+** next thing its Lua code does. */
+static void stop_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  luaL_error(L, "interrupted!");
+}
+
+/*
+** Wait for the workers, showing progress (pg may be NULL).  The caller's
+** state L runs no Lua code meanwhile, so a Ctrl-C -- which the host (or
+** lua.c) turns into a hook set on L -- would wait for the whole job:
+** when a hook appears on L, the workers are stopped the same way (a hook
+** that raises "interrupted!" in each of their states) and no chunk is
+** started any more.  lua_sethook is what lua.c's signal handler calls on
+** a running state too.
+*/
+static void watch(job *jb, tm_progress *pg, lua_State *L) {
+  lua_Hook before = lua_gethook(L);
   pthread_mutex_lock(&jb->lock);
   while (jb->running > 0) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 250000000L;
+    ts.tv_nsec += pg != NULL ? 250000000L : 50000000L;
     if (ts.tv_nsec >= 1000000000L) {
       ts.tv_sec++;
       ts.tv_nsec -= 1000000000L;
     }
     pthread_cond_timedwait(&jb->changed, &jb->lock, &ts);
-    tm_progress_update(pg, jb->done);
+    if (pg != NULL) tm_progress_update(pg, jb->done);
+    if (!jb->interrupted && lua_gethook(L) != before) {
+      jb->interrupted = jb->stop = 1;
+      for (size_t i = 0; i < jb->nstates; i++)
+        if (jb->states[i] != NULL)
+          lua_sethook(jb->states[i], stop_hook,
+                      LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE |
+                      LUA_MASKCOUNT, 1);
+    }
   }
   pthread_mutex_unlock(&jb->lock);
 }
 
 /* Start the workers and wait for them all. */
 static int run_workers(job *jb, size_t nworkers, tm_progress *pg,
-                       uint64_t total) {
+                       uint64_t total, lua_State *L) {
   pthread_t *ts = calloc(nworkers, sizeof *ts);
+  worker_arg *wa = calloc(nworkers, sizeof *wa);
   size_t started = 0;
-  if (ts == NULL) return ENOMEM;
+  jb->states = calloc(nworkers, sizeof *jb->states);
+  if (ts == NULL || wa == NULL || jb->states == NULL) {
+    free(ts);
+    free(wa);
+    return ENOMEM;
+  }
+  jb->nstates = nworkers;
   jb->running = nworkers;
-  for (; started < nworkers; started++)
-    if (pthread_create(&ts[started], NULL, worker, jb) != 0) break;
+  for (; started < nworkers; started++) {
+    wa[started].jb = jb;
+    wa[started].slot = started;
+    if (pthread_create(&ts[started], NULL, worker, &wa[started]) != 0) break;
+  }
   pthread_mutex_lock(&jb->lock);
   jb->running -= nworkers - started;
   pthread_mutex_unlock(&jb->lock);
   if (started == 0) {
     free(ts);
+    free(wa);
     return EAGAIN;
   }
-  if (pg != NULL) {
-    tm_progress_start(pg, total);
-    watch(jb, pg);
-    tm_progress_end(pg);
-  }
+  if (pg != NULL) tm_progress_start(pg, total);
+  watch(jb, pg, L);
+  if (pg != NULL) tm_progress_end(pg);
   for (size_t i = 0; i < started; i++) pthread_join(ts[i], NULL);
   free(ts);
+  free(wa);
   return 0;
 }
 
@@ -445,7 +530,7 @@ static int name_inputs(lua_State *L, job *jb, size_t n) {
 /* Cut every input into its share of 'want' chunks (at least one each
 ** when it is not empty): a chunk never spans two inputs. */
 static int cut_inputs(lua_State *L, job *jb, const char *sep, size_t sn,
-                      size_t want, uint64_t *total) {
+                      char quote, size_t want, uint64_t *total) {
   size_t room = 0;
   *total = 0;
   for (size_t i = 0; i < jb->ninputs; i++) *total += jb->inputs[i].len;
@@ -467,7 +552,7 @@ static int cut_inputs(lua_State *L, job *jb, const char *sep, size_t sn,
     lua_rawgeti(L, 1, (lua_Integer)i + 1);
     tm_l_range(L, -1, &r);
     lua_pop(L, 1);
-    int err = make_chunks(L, &r, sep, sn, share[i],
+    int err = make_chunks(L, &r, sep, sn, quote, share[i],
                           jb->chunks + jb->nchunks, &got);
     if (err != 0) { free(share); return err; }
     for (size_t k = 0; k < got; k++) jb->chunks[jb->nchunks + k].input = i;
@@ -518,6 +603,16 @@ static int t_parallel(lua_State *L) {
       return luaL_error(L, "tome.parallel: opts.sep must be a non-empty "
                         "string");
   }
+  char quote = 0;   /* opts.quote: cut only outside quoted fields (CSV) */
+  if (opts && lua_getfield(L, opts, "quote") != LUA_TNIL) {
+    size_t qn = 0;
+    const char *qs = lua_type(L, -1) == LUA_TSTRING
+                     ? lua_tolstring(L, -1, &qn) : NULL;
+    if (qs == NULL || qn != 1)
+      return luaL_error(L, "tome.parallel: opts.quote must be one character "
+                        "(the CSV quote, '\"')");
+    quote = qs[0];
+  }
   if (opts && lua_getfield(L, opts, "reduce") != LUA_TNIL) {
     luaL_argexpected(L, lua_isfunction(L, -1), 3, "function as opts.reduce");
     reduce = lua_gettop(L);
@@ -542,16 +637,17 @@ static int t_parallel(lua_State *L) {
   uint64_t total = 0;
   if (err == 0) {
     resolve_inputs(L, jb, ninputs);
-    err = cut_inputs(L, jb, sep, sn, (size_t)nchunks, &total);
+    err = cut_inputs(L, jb, sep, sn, quote, (size_t)nchunks, &total);
   }
   if (err == 0) {
     pthread_mutex_init(&jb->lock, NULL);
     pthread_cond_init(&jb->changed, NULL);
-    err = run_workers(jb, (size_t)nw, tm_l_progress(L), total);
+    err = run_workers(jb, (size_t)nw, tm_l_progress(L), total, L);
     pthread_cond_destroy(&jb->changed);
     pthread_mutex_destroy(&jb->lock);
   }
   if (err != 0) return luaL_error(L, "tome.parallel: %s", strerror(err));
+  if (jb->interrupted) return luaL_error(L, "interrupted!");
   for (size_t i = 0; i < jb->nchunks; i++)
     if (jb->chunks[i].failed)
       return chunk_error(L, jb, &jb->chunks[i], islist);

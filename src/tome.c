@@ -12,6 +12,7 @@
 #include "ljob.h"
 #include "lmap.h"
 #include "lmatch.h"
+#include "lrecords.h"
 #include "lparallel.h"
 #include "lsource.h"
 #include "ltally.h"
@@ -28,6 +29,7 @@ int luaopen_tome(lua_State *L) {
   tm_l_openmap(L);       /* the types first: the others add methods */
   tm_l_openmatch(L);
   tm_l_opentally(L);
+  tm_l_openrecords(L);
   tm_l_openwriter(L);
   tm_l_opensource(L);
   tm_l_openparallel(L, preload_all);
