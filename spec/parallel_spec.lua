@@ -127,7 +127,8 @@ describe("tome.parallel", function()
       tome.parallel(m, function() return captured end)
     end, "tome.parallel: the function captures the local variable "
       .. "'captured' (upvalue 1); workers run in their own Lua states, "
-      .. "so pass data with opts.arg or use globals")
+      .. "which see neither this state's locals nor its globals: pass data "
+      .. "with opts.arg (fn gets it as its second argument)")
     H.raises("Lua function expected", tome.parallel, m, print)
   end)
 

@@ -361,6 +361,22 @@ describe("the REPL in a terminal", function()
     t:wait("\n1337\n")
   end)
 
+  it("stops tome.parallel's workers on one Ctrl-C and returns to the prompt", function()
+    t = term("", home)
+    -- two workers spinning in Lua: only the hook can stop them
+    t:line("tome.parallel(tome.wrap(('x\\n'):rep(100)), function() while true do end end, " ..
+           "{ workers = 2, chunks = 2 })")
+    sleep(0.5)
+    t:press("C-c")
+    t:wait("interrupted!")
+    t:line("1000 + 337")
+    t:wait("\n1337\n")
+    -- and the next parallel run works
+    t:line("tome.parallel(tome.wrap('a\\nb\\n'), function(v) return #v end, " ..
+           "{ reduce = function(a, b) return a + b end })")
+    t:wait("\n4\n")
+  end)
+
   it("cancels the line being typed with Ctrl-C and leaves with Ctrl-D", function()
     t = term("", home)
     t:type("this is not lua")

@@ -143,6 +143,7 @@ function tome.output(path) end
 ---@field reduce? fun(a: any, b: any): any  # fold the results in chunk order
 ---@field chunks? integer   # how many chunks (default: 4 per worker)
 ---@field arg? tome.portable  # passed to fn as its second argument
+---@field quote? string     # cut only outside fields quoted with it ('"' for CSV)
 
 ---Run `fn(view, opts.arg, name)` on chunks of `src` (a map, a view, a
 ---path, or a list of them; chunks never span two inputs and `name` is the
@@ -343,6 +344,27 @@ function view:fields(sep, col, ...) end
 ---@return table<string, integer>
 ---@nodiscard
 function view:tally(sep, col) end
+
+---@class tome.csvopts
+---@field sep? string          # the field separator, one byte (default ",")
+---@field header? boolean      # the first record names the fields
+---@field columns? (integer|string)[]  # yield these fields as values, no table
+---@field format? "l"|"n"      # "n": fields as numbers (false when not one)
+---@field strict? boolean      # an unterminated quote raises (default true)
+
+---Iterate over the RFC 4180 records (as Python's csv module reads them):
+---a table of the fields and the record's start position per step, or with
+---`opts.columns` those fields as values.
+---@param opts? tome.csvopts
+---@return fun(): any, ...
+function view:csv(opts) end
+
+---Iterate over the JSON Lines, decoded with lua-cjson: the value and its
+---line number per step.  A bad line raises, or with `opts.strict = false`
+---yields false, the reason and the line number.
+---@param opts? { strict?: boolean }
+---@return fun(): any, integer|string, integer?
+function view:jsonl(opts) end
 
 ---The 1-based line number of byte position `pos`.
 ---@param pos integer
