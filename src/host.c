@@ -407,9 +407,9 @@ enum {
   ARG_NONE,       /* a flag, standing alone ("-vi" is not "-v -i", as in lua) */
   ARG_STRICT,     /* glued ("-eSTAT") or the next word, which must not
                      start with '-' (lua's -e and -l) */
-  ARG_ANY,        /* glued, "--name=value", or the next word, any word
+  ARG_ANY,        /* glued, --name=value, or the next word, any word
                      (-m -, -F ' ', --rs '') */
-  ARG_OPTIONAL    /* "--name" or "--name=value" only */
+  ARG_OPTIONAL    /* --name, or --name=value only */
 };
 
 typedef struct host_optdef {
