@@ -363,6 +363,9 @@ describe("tome.chart", function()
                        chart.hist({ 0.3 }, U { width = 23 }))
       assert.are.equal("[4, 4] 3 ███████████",
                        chart.hist({ 4, 4, 4 }, U { width = 20 }))
+      -- the one value shown exactly, not rounded to one digit
+      assert.are.equal("[0.42, 0.42] 2 ██████████",
+                       chart.hist({ 0.42, 0.42 }, U { width = 25 }))
     end)
 
     it("refuses NaN, infinite and non-number values", function()

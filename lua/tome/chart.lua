@@ -484,7 +484,9 @@ local function log_edges(lo, hi, n, nice)
   return edges
 end
 
--- The shortest "%.Ng" that tells all edges apart ("%d" for integers).
+-- The shortest "%.Ng" that tells all edges apart ("%d" for integers);
+-- a bin of one value ([0.42, 0.42]: all values equal) shows the value
+-- itself, exactly.
 local function edge_format(edges)
   local allint = true
   for _, e in ipairs(edges) do
@@ -496,6 +498,7 @@ local function edge_format(edges)
     for i, e in ipairs(edges) do
       local s = fmt:format(e)
       if seen[s] and e ~= edges[i - 1] then ok = false break end
+      if e == edges[i - 1] and tonumber(s) ~= e then ok = false break end
       seen[s] = true
     end
     if ok then return fmt end
