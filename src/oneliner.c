@@ -1723,8 +1723,11 @@ static int ol_inplace_begin(lua_State *L, ol_state *s, const char *path) {
   return 1;
 }
 
-/* Keep the original as path .. suffix: a hard link, so that the file
-** is never missing; a copy where links cannot be made. */
+/* Keep the original as path .. suffix: a hard link to what path names
+** (through a symbolic link, as the writer writes through it), so that
+** the file is never missing; a copy where links cannot be made.  An old
+** backup is removed first; a link or file planted at bak meanwhile makes
+** both fail (O_EXCL), and a copy never gets set-id bits. */
 static int ol_backup(const char *path, const char *bak) {
   char buf[1 << 16];
   struct stat st;
@@ -1732,13 +1735,13 @@ static int ol_backup(const char *path, const char *bak) {
   ssize_t n;
   if (unlink(bak) != 0 && errno != ENOENT)
     return 0;
-  if (link(path, bak) == 0)
+  if (linkat(AT_FDCWD, path, AT_FDCWD, bak, AT_SYMLINK_FOLLOW) == 0)
     return 1;
   if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0)
     return 0;
   if (fstat(in, &st) != 0 ||
       (out = open(bak, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                  st.st_mode & 07777)) < 0) {
+                  st.st_mode & 0777)) < 0) {
     close(in);
     return 0;
   }
