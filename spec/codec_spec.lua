@@ -224,6 +224,30 @@ describe("tome.encode / tome.decode", function()
     assert.is_table(tome.decode(framed(ok)))
   end)
 
+  it("allocates for hostile table counts no more than the input allows",
+     function()
+    -- 99 nested tables, each claiming as many values as bytes are left
+    -- after it (within the checks) and failing at the end: sized from
+    -- the counts at every level, they held 250 MB for 70 KB of input
+    local left, body = 70000, {}
+    for i = 1, 99 do
+      left = left - 17
+      body[i] = B.tab(left, left // 2)
+    end
+    body[100] = ("\0"):rep(left)
+    local s = framed(table.concat(body))
+    collectgarbage()
+    collectgarbage("stop")
+    local before = collectgarbage("count")
+    local ok, err = pcall(tome.decode, s)
+    local grew = collectgarbage("count") - before
+    collectgarbage("restart")
+    assert.is_false(ok)
+    assert.matches("truncated value", err, 1, true)
+    assert(grew < 8 * 1024, ("decoding %d bytes allocated %.0f MB"):format(
+      #s, grew / 1024))
+  end)
+
   it("never crashes on any prefix or any damaged byte", function()
     local r = H.rng("codec damage")
     for _ = 1, 30 do

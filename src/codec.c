@@ -377,6 +377,7 @@ typedef struct dec {
   lua_State *L;
   const unsigned char *start, *p, *end;
   int depth;
+  size_t budget;          /* table slots still to be preallocated */
   const char *err;        /* what is wrong */
   size_t errat;           /* at which byte of the input */
 } dec;
@@ -394,7 +395,19 @@ static size_t dec_left(const dec *d) {
 static int dec_value(dec *d);
 
 /* Keys 1..n, then h pairs; the counts are checked against what is left
-** (a value takes at least one byte) before anything is allocated. */
+** (a value takes at least one byte) before anything is allocated.  The
+** tables are sized from their counts, within a budget of one slot per
+** byte of the body for the whole decoding: the counts of genuine data
+** never add up to more (every value takes a byte), while nested tables
+** that each claim what is left would otherwise preallocate that much
+** again at every level (100 levels: 250 MB for 70 KB of input). */
+static int prealloc(dec *d, uint64_t n) {
+  size_t k = n < 65536 ? (size_t)n : 65536;
+  if (k > d->budget) k = d->budget;
+  d->budget -= k;
+  return (int)k;
+}
+
 static int dec_table(dec *d, const unsigned char *at) {
   lua_State *L = d->L;
   if (dec_left(d) < 16) return dec_fail(d, at, "truncated table");
@@ -406,7 +419,8 @@ static int dec_table(dec *d, const unsigned char *at) {
     return dec_fail(d, at, "tables nested deeper than 100 levels");
   if (!lua_checkstack(L, 4))
     return dec_fail(d, at, "no room on the Lua stack");
-  lua_createtable(L, n < 65536 ? (int)n : 65536, h < 65536 ? (int)h : 65536);
+  int na = prealloc(d, n);
+  lua_createtable(L, na, prealloc(d, h));
   d->depth++;
   for (uint64_t i = 1; i <= n; i++) {
     if (!dec_value(d)) return 0;
@@ -521,6 +535,7 @@ int tm_decode(lua_State *L, const char *p, size_t n) {
   d.start = d.p = (const unsigned char *)p;
   d.end = d.start + n;
   d.depth = 0;
+  d.budget = n;
   d.err = NULL;
   d.errat = 0;
   if (!dec_header(&d, n)) return 0;
