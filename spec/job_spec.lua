@@ -524,6 +524,37 @@ describe("tome --shard / --reduce", function()
       .. tome.version)
   end)
 
+  it("refuses parts whose fields are not what a shard writes", function()
+    -- parts that decode (a valid checksum) but were not written by a
+    -- shard: a clear error, never a Lua error from the reduce's checks
+    -- nor a search for a billion parts
+    local job, files, dir = setup3()
+    for _, c in ipairs {
+      { 0, "n", 1000000000, "n is 1000000000, not an integer from 1 to 1000000" },
+      { 1, "n", 2.5, "n is 2.5, not an integer" },
+      { 1, "k", "1", "k is 1, not an integer from 0 to 2" },
+      { 2, "from", "x", "from is x, not an integer from 0 to " },
+      { 1, "total", nil, "total is nil, not an integer >= 0" },
+      { 1, "out", "x", "out is x, not an integer >= 0" },
+      { 1, "inputs", nil, "inputs is not a list" },
+      { 1, "inputs", { 5 }, "inputs[1] is not an input" },
+      { 1, "inputs", { { name = "a", size = "big" } },
+        "inputs[1].size is not an integer" },
+      { 1, "script", false, "script is not a string" },
+      { 1, "have", 1, "have is not a boolean" },
+    } do
+      local path = ("%s/part-%d"):format(dir, c[1])
+      local was = H.readfile(path)
+      rewrite(path, function(s)
+        local p = tome.decode(s)
+        p[c[2]] = c[3]
+        return tome.encode(p)
+      end)
+      refused(job, files, dir, path .. " is damaged: " .. c[4])
+      rewrite(path, function() return was end)
+    end
+  end)
+
   it("finds its shard in the environment only with --shard auto", function()
     local f = { H.tmpfile("k1 a\nk2 b\n") }
     local job = script(HIST)

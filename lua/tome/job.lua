@@ -532,6 +532,53 @@ end
 
 -- {====== reduce: read and check the parts ======
 
+-- A part that decodes (its checksum holds) but whose fields are not
+-- what a shard writes is refused before anything reads them: N from a
+-- bad part would otherwise make the reduce look for a billion files.
+local function check_fields(path, p)
+  local function bad(what)
+    fail("%s is damaged: %s", path, what)
+  end
+  local function count(f, min, max)
+    local x = p[f]
+    if math.type(x) ~= "integer" or x < min or (max and x > max) then
+      bad(("%s is %s, not an integer%s"):format(f, tostring(x),
+        max and (" from %d to %d"):format(min, max) or
+        (" >= %d"):format(min)))
+    end
+  end
+  count("n", 1, 1000000)
+  count("k", 0, p.n - 1)
+  count("total", 0)
+  count("from", 0, p.total)
+  count("to", 0, p.total)
+  count("out", 0)
+  for _, f in ipairs { "tome", "script", "arg", "sep" } do
+    if type(p[f]) ~= "string" then bad(f .. " is not a string") end
+  end
+  for _, f in ipairs { "reduce", "have" } do
+    if type(p[f]) ~= "boolean" then bad(f .. " is not a boolean") end
+  end
+  if p.out > 0 and type(p.outsum) ~= "string" then
+    bad("outsum is not a string")
+  end
+  if type(p.inputs) ~= "table" then bad("inputs is not a list") end
+  for i, id in ipairs(p.inputs) do
+    if type(id) ~= "table" or type(id.name) ~= "string" then
+      bad(("inputs[%d] is not an input"):format(i))
+    end
+    for _, f in ipairs { "size", "mtime", "mtimens", "off", "len" } do
+      if id[f] ~= nil and math.type(id[f]) ~= "integer" then
+        bad(("inputs[%d].%s is not an integer"):format(i, f))
+      end
+    end
+  end
+  if not p.reduce and (type(p.result) ~= "table"
+                       or math.type(p.result.n) ~= "integer") then
+    bad("result is not a list of chunk results")
+  end
+end
+
 local function read_part(path)
   local f = io.open(path, "rb")
   if not f then return nil end
@@ -548,6 +595,7 @@ local function read_part(path)
     fail("%s has part format %s; this tome reads %d", path,
       tostring(part.version), PART_VERSION)
   end
+  check_fields(path, part)
   return part
 end
 
