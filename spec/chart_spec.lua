@@ -310,6 +310,45 @@ describe("tome.chart", function()
         chart.hist(v, A { width = 41, bins = 3, nice = false }))
     end)
 
+    it("bins any finite range: whole integers, huge, tiny, one ulp wide",
+       function()
+      -- the width hi - lo used to overflow (integers wrap around, floats
+      -- become inf) or underflow to 0, and round edges collapsed into
+      -- one ("[1, 1)" nine times, then the largest value "> 1")
+      assert.are.equal(lines(
+        "[-1e+19,      0) 1 ######",
+        "[     0,  1e+19] 2 ############"),
+        chart.hist({ math.mininteger, 0, math.maxinteger },
+                   A { width = 31, bins = 2 }))
+      assert.are.equal(lines(
+        "[-1e+308,       0) 1 ######",
+        "[      0,  1e+308] 2 ############"),
+        chart.hist({ -1e308, 1e308, 0 }, A { width = 33, bins = 2 }))
+      assert.are.equal("[                 1, 1.0000000000000002] 3 "
+        .. ("#"):rep(17), chart.hist({ 1, 1 + 2^-52, 1 }, A { width = 60 }))
+      assert.are.equal("[5e-324, 1e-323] 2 " .. ("#"):rep(14),
+        chart.hist({ 5e-324, 1e-323 }, A { width = 33 }))
+      -- whatever the range, every value lies in a bin, none outside
+      local r = H.rng("chart hist extremes")
+      local ends = { math.mininteger, math.maxinteger, -1e308, 1e308, 0, 1,
+                     1 + 2^-52, 5e-324, -5e-324, 2^53, 2^53 + 2, 1e-300 }
+      for _ = 1, 200 do
+        local v = {}
+        for i = 1, r:int(2, 6) do v[i] = r:pick(ends) end
+        for _, bins in ipairs { 1, 3, 10 } do
+          for _, nice in ipairs { true, false } do
+            local d = chart.hist(v, A { width = 80, bins = bins, nice = nice })
+            local n = 0
+            for line in d:gmatch("[^\n]+") do
+              assert(line:sub(1, 1) == "[", d)
+              n = n + tonumber(line:match("[%])] (%d+)"))
+            end
+            assert.are.equal(#v, n, d)
+          end
+        end
+      end
+    end)
+
     it("uses a log scale on request", function()
       local v = { 3, 40, 500, 6000, 70000, 1 }
       assert.are.equal(lines(

@@ -430,18 +430,34 @@ local function nice_step(x)
   return 10 * p
 end
 
+-- Are 'edges' finite, strictly increasing from at most lo to at least hi?
+local function covers(edges, lo, hi)
+  if edges[1] > lo or edges[#edges] < hi then return false end
+  if edges[1] == -huge or edges[#edges] == huge then return false end
+  for i = 2, #edges do
+    if edges[i] <= edges[i - 1] then return false end
+  end
+  return true
+end
+
 -- The edges of n bins over [lo, hi] (lo < hi): n equal bins, or about n
 -- bins of a round width (1, 2 or 5 times a power of ten; at least 1 for
--- integer data) starting at a multiple of it.
+-- integer data) starting at a multiple of it.  The width is computed as
+-- hi / n - lo / n, which neither overflows (the integers' whole range,
+-- floats near the largest) nor wraps around; where a round width cannot
+-- tell the ends apart (a range of a few units in the last place), equal
+-- bins are used, and equal bins that round to the same double are one.
 local function linear_edges(lo, hi, n, nice, integral)
   local edges = {}
-  if nice then
-    local w = nice_step((hi - lo) / n)
+  local span = hi / n - lo / n         -- inf when one bin spans > 1.8e308
+  local w = nice and span >= 2.3e-308 and span < huge and nice_step(span)
+  if w and w < huge then   -- (normal doubles, a finite round width)
     if integral and w < 1 then w = 1 end
     -- k * w carries the error of w (3 * 0.05 is not 0.15): each edge is
     -- the double nearest to its decimal value, and the ends are checked
+    -- (beyond the largest double: huge, which covers() refuses)
     local function edge(k)
-      local e = tonumber(("%.12g"):format(k * w))
+      local e = tonumber(("%.12g"):format(k * w)) or huge
       return math.tointeger(e) or e
     end
     local first, last = floor(lo / w + 1e-9), math.ceil(hi / w - 1e-9)
@@ -449,10 +465,15 @@ local function linear_edges(lo, hi, n, nice, integral)
     if edge(last) < hi then last = last + 1 end
     if last == first then last = first + 1 end
     for k = first, last do edges[#edges + 1] = edge(k) end
-    return edges
+    if covers(edges, lo, hi) then return edges end
+    edges = {}
   end
-  for k = 0, n do edges[k + 1] = lo + (hi - lo) * k / n end
-  edges[n + 1] = hi
+  edges[1] = lo
+  for k = 1, n - 1 do
+    local e = lo + span * k
+    if e > edges[#edges] and e < hi then edges[#edges + 1] = e end
+  end
+  edges[#edges + 1] = hi
   return edges
 end
 
