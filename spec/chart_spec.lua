@@ -148,6 +148,20 @@ describe("tome.chart", function()
                        chart.bars({ a = 0, b = 0 }, U { width = 10 }))
     end)
 
+    it("reads a table with key 1 but other keys too as counts", function()
+      -- counts keyed by small numbers, or t[1] beside names: none is lost
+      -- (read as a list, ipairs stopped at the first hole)
+      assert.are.equal(lines("1 5 #####", "7 3 ###", "2 1 #"),
+                       chart.bars({ [1] = 5, [2] = 1, [7] = 3 },
+                                  A { width = 9 }))
+      assert.are.equal(lines("1    5 #####", "x    3 ###", "true 2 ##"),
+                       chart.bars({ [1] = 5, x = 3, [true] = 2 },
+                                  A { width = 12 }))
+      -- a list stays a list, in its order
+      assert.are.equal(lines("1 2 ##", "2 5 #####"),
+                       chart.bars({ 2, 5 }, A { width = 9 }))
+    end)
+
     it("measures UTF-8 labels by display width and cuts them so", function()
       assert.are.equal(lines(
         "日本 4 █████████████",

@@ -346,11 +346,26 @@ local function check_bars_opts(opts, is_list)
   return order, top
 end
 
+-- Is t a list (keys 1..n, nothing else)?  A table of counts whose keys
+-- are small numbers ({[1] = 5, [2] = 3, [7] = 1}) or that has t[1] among
+-- other keys is a table of counts: read as a list, it lost what ipairs
+-- does not reach.
+local function list_like(t)
+  if rawget(t, 1) == nil then return false end
+  local n, max = 0, 0
+  for k in pairs(t) do
+    if math.type(k) ~= "integer" or k < 1 then return false end
+    n = n + 1
+    if k > max then max = k end
+  end
+  return n == max
+end
+
 M.bars = public("chart.bars", function(ctx, t)
   if type(t) ~= "table" then
     fail("table of counts expected, got %s", type(t))
   end
-  local is_list = rawget(t, 1) ~= nil
+  local is_list = list_like(t)
   local order, top = check_bars_opts(ctx.opts, is_list)
   local kept, total, rest, nrest
   if is_list then
