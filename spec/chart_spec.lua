@@ -522,6 +522,14 @@ describe("tome.chart", function()
                      chart.timeline(ts, U { width = 30, height = 2 }))
       assert.matches("^events per 5 minutes, ",
                      chart.timeline(ts, U { width = 6, height = 2 }))
+      -- a given bucket that does not fit widens by a round factor (to a
+      -- round size of the ladder only when that is a multiple of it)
+      assert.matches("^events per 35 seconds, ",
+                     chart.timeline(ts, U { width = 30, height = 2,
+                                            bucket = 7 }))
+      assert.matches("^events per 5 minutes, ",
+                     chart.timeline(ts, U { width = 6, height = 2,
+                                            bucket = "minute" }))
       local days = {}
       for d = 0, 9 do
         for k = 1, d + 1 do days[#days + 1] = T0 + d * 86400 + k * 1000 end

@@ -848,14 +848,29 @@ local function count_times(times)
 end
 
 -- The bucket size: 'min' (opts.bucket) when its buckets fit 'cols'
--- columns, else the smallest size of the ladder (a multiple of 'min')
--- that fits, else whole days doubled until they fit.
+-- columns, else the smallest that fits of the ladder's sizes that are
+-- multiples of 'min' and of 'min' times 2, 5, 10, 20, 50... (7 seconds
+-- widen to 70, not to the ladder's first multiple of 7, a week), else
+-- whole days doubled until they fit.
 local function choose_step(first, last, cols, min)
   local function fits(l) return last // l - first // l + 1 <= cols end
   if min and fits(min) then return min end
+  local best
+  if min then
+    local k = 1
+    while min * k < 86400 * 7 do
+      for _, m in ipairs { 2, 5, 10 } do
+        if not best and fits(min * k * m) then best = min * k * m end
+      end
+      if best then break end
+      k = k * 10
+    end
+  end
   for _, l in ipairs(LADDER) do
+    if best and l >= best then break end
     if (not min or (l > min and l % min == 0)) and fits(l) then return l end
   end
+  if best then return best end
   local l = (min == nil or 86400 % min == 0) and math.max(min or 0, 86400)
     or min
   while not fits(l) do l = l * 2 end
