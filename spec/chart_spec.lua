@@ -569,6 +569,13 @@ describe("tome.chart", function()
                        chart.timeline(it, U { width = 40 }))
       assert.matches('chart%.timeline: cannot read a time in "yesterday" %(value 2%)$',
         H.error_of(chart.timeline, { T0, "yesterday" }))
+      -- numbers that are no date the C library can show: a clear error
+      -- (os.date raised "date result cannot be represented")
+      for _, t in ipairs { { 2^62, 2^62 + 100 }, { 0, 1e17 }, { -2^60 } } do
+        assert.matches("^chart%.timeline: time %-?%d+ is beyond the dates "
+                       .. "this system can show$",
+                       H.error_of(chart.timeline, t, U { width = 40 }))
+      end
     end)
 
     it("draws empty input, one value and all-equal values", function()

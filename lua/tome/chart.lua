@@ -890,7 +890,15 @@ local function vcell(ctx, e, base)
   return VBLOCKS[k]
 end
 
-local function date(fmt, t) return os.date("!" .. fmt, t) end
+-- a time as UTC text; a time the C library cannot turn into a date
+-- (beyond the year 2^31) is the caller's error, not a failure in os.date
+local function date(fmt, t)
+  local ok, s = pcall(os.date, "!" .. fmt, t)
+  if not ok then
+    fail("time %s is beyond the dates this system can show", fmtnum(t))
+  end
+  return s
+end
 
 -- the labels of the time axis: a start time every 'every' seconds (a
 -- round number from the ladder) that leaves room for the text
