@@ -379,6 +379,39 @@ describe("tome.chart", function()
         "[ 5, 10) 0",
         "[10, 20] 1 #####"),
         chart.hist({ 1, 3, 4, 20 }, A { width = 21, log = true }))
+      -- more decades than bins: every k-th decade (600 rows before)
+      assert.are.equal(lines(
+        "[1e-300, 1e-200) 1 ##########",
+        "[1e-200, 1e-100) 0",
+        "[1e-100,      1) 0",
+        "[     1, 1e+100) 1 ##########",
+        "[1e+100, 1e+200) 0",
+        "[1e+200, 1e+300] 1 ##########"),
+        chart.hist({ 1e-300, 1e300, 5 }, A { width = 29, log = true,
+                                             bins = 6 }))
+      -- powers of ten beyond the doubles: the ends themselves, never inf
+      -- or 0 (a bin [1e+308, inf] before)
+      local r = H.rng("chart log extremes")
+      local ends = { 5e-324, 1e-310, 1e-300, 1, 1 + 2^-52, 7, 1e300, 1e308,
+                     1.5e308, math.maxinteger }
+      for _ = 1, 100 do
+        local vs = {}
+        for i = 1, r:int(2, 5) do vs[i] = r:pick(ends) end
+        for _, bins in ipairs { 1, 4, 10 } do
+          for _, nice in ipairs { true, false } do
+            local d = chart.hist(vs, A { width = 80, bins = bins, nice = nice,
+                                         log = true })
+            local n, rows = 0, 0
+            for line in d:gmatch("[^\n]+") do
+              assert(line:sub(1, 1) == "[" and not line:find("inf"), d)
+              n = n + tonumber(line:match("[%])] (%d+)"))
+              rows = rows + 1
+            end
+            assert.are.equal(#vs, n, d)
+            assert(rows <= 2 * bins + 4, d)
+          end
+        end
+      end
       assert.matches("chart%.hist: a log scale needs values above 0 %(the "
                      .. "smallest is 0%)$",
                      H.error_of(chart.hist, { 0, 1 }, { log = true }))

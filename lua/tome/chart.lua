@@ -493,17 +493,24 @@ local function linear_edges(lo, hi, n, nice, integral)
 end
 
 -- The edges of n bins over [lo, hi] (0 < lo < hi), even on a log scale;
--- nice ones are the powers of ten around the range, or the 1-2-5 steps
--- when the range spans too few decades for about n bins.
+-- nice ones are powers of ten around the range (every k-th decade when
+-- it spans more than n of them), or the 1-2-5 steps when it spans too
+-- few decades for about n bins.  Powers of ten beyond the doubles (1e309,
+-- 1e-324) give way to hi and lo themselves; equal bins that round to the
+-- same double are one, as on a linear scale.
 local function log_edges(lo, hi, n, nice)
   local edges = {}
   if nice then
     local d0, d1 = floor(math.log(lo, 10)), math.ceil(math.log(hi, 10))
     if d1 == d0 then d1 = d0 + 1 end
-    local steps = (d1 - d0) * 2 >= n and { 1 } or { 1, 2, 5 }
+    local per = math.max(1, math.ceil((d1 - d0) / n))
+    local steps = (per > 1 or (d1 - d0) * 2 >= n) and { 1 } or { 1, 2, 5 }
     local all = {}
-    for d = d0, d1 do
-      for _, m in ipairs(steps) do all[#all + 1] = m * 10.0 ^ d end
+    for d = d0 - d0 % per, d1 + per - 1, per do
+      for _, m in ipairs(steps) do
+        local e = m * 10.0 ^ d
+        if e > 0 and e < huge then all[#all + 1] = e end
+      end
     end
     -- keep the last edge <= lo, up to the first edge >= hi
     for i, e in ipairs(all) do
@@ -512,11 +519,18 @@ local function log_edges(lo, hi, n, nice)
         edges[#edges + 1] = math.tointeger(e) or e
       end
     end
-    return edges
+    if edges[1] > lo then table.insert(edges, 1, lo) end
+    if edges[#edges] < hi then edges[#edges + 1] = hi end
+    if covers(edges, lo, hi) then return edges end
+    edges = {}
   end
   local a, b = math.log(lo, 10), math.log(hi, 10)
-  for k = 0, n do edges[k + 1] = 10 ^ (a + (b - a) * k / n) end
-  edges[1], edges[n + 1] = lo, hi
+  edges[1] = lo
+  for k = 1, n - 1 do
+    local e = 10 ^ (a + (b - a) * k / n)
+    if e > edges[#edges] and e < hi then edges[#edges + 1] = e end
+  end
+  edges[#edges + 1] = hi
   return edges
 end
 
