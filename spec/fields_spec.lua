@@ -3,21 +3,10 @@
 local H = require "spec.helpers"
 local tome = require "tome"
 
--- the fields of one line: awk-style runs of blanks for " ", else plain
-local function split_line(line, sep)
-  local out = {}
-  if sep == " " then
-    for f in line:gmatch("[^ \t]+") do out[#out + 1] = f end
-  else
-    for _, f in ipairs(H.split_model(line, sep)) do out[#out + 1] = f[1] end
-  end
-  return out
-end
-
 local function model(s, sep, cols, fmt)
   local rows = {}
   for _, l in ipairs(H.lines_model(s, false, 1)) do
-    local fs, row = split_line(l[1], sep), { n = #cols }
+    local fs, row = H.fields_model(l[1], sep), { n = #cols }
     for c, col in ipairs(cols) do
       local k = col > 0 and col or #fs + col + 1
       local f = k >= 1 and fs[k] or nil

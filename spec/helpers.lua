@@ -362,6 +362,18 @@ function H.split_model(s, sep)
   end
 end
 
+-- the fields of one line as v:fields and v:tally split it: awk-style runs
+-- of blanks for " ", else plain separators (n of them give n + 1 fields)
+function H.fields_model(line, sep)
+  local out = {}
+  if sep == " " then
+    for f in line:gmatch("[^ \t]+") do out[#out + 1] = f end
+  else
+    for _, f in ipairs(H.split_model(line, sep)) do out[#out + 1] = f[1] end
+  end
+  return out
+end
+
 -- list of { line, start } for the lines (without newline) containing x
 function H.grep_model(s, x)
   local out = {}

@@ -4,24 +4,13 @@
 local H = require "spec.helpers"
 local tome = require "tome"
 
--- the fields of one line: awk-style runs of blanks for " ", else plain
-local function split_line(line, sep)
-  local out = {}
-  if sep == " " then
-    for f in line:gmatch("[^ \t]+") do out[#out + 1] = f end
-  else
-    for _, f in ipairs(H.split_model(line, sep)) do out[#out + 1] = f[1] end
-  end
-  return out
-end
-
 -- what v:tally(sep, col) should give for the bytes s (sep nil: lines)
 local function model(s, sep, col)
   local t = {}
   for _, l in ipairs(H.lines_model(s, false, 1)) do
     local key = l[1]
     if sep then
-      local fs = split_line(l[1], sep)
+      local fs = H.fields_model(l[1], sep)
       local k = col > 0 and col or #fs + col + 1
       -- negative columns see the first 1024 fields only, as v:fields
       key = k >= 1 and (col > 0 or k <= 1024) and fs[k] or nil
