@@ -1,23 +1,9 @@
 -- the 10 most frequent clients of a combined-format access log, as
--- "count<TAB>ip" lines: tome top_ips.lua FILE
+-- "count<TAB>ip" lines: tome top_ips.lua FILE.  Returns the counts (for
+-- top_ips_chart.lua).
 local tome = require "tome"
+local here = arg[0]:match("^(.*)/") or "."
 local m <close> = assert(tome.open(arg[1]))
 local counts = m:tally(" ", 1)
--- the 10 largest counts, kept in order as the table is walked (ties by
--- address), without sorting every address
-local top = {}
-local function before(a, b)
-  if counts[a] ~= counts[b] then return counts[a] > counts[b] end
-  return a < b
-end
-for ip in pairs(counts) do
-  if #top < 10 or before(ip, top[#top]) then
-    local i = #top < 10 and #top + 1 or #top
-    while i > 1 and before(ip, top[i - 1]) do
-      top[i] = top[i - 1]
-      i = i - 1
-    end
-    top[i] = ip
-  end
-end
-for _, ip in ipairs(top) do print(counts[ip], ip) end
+dofile(here .. "/top10.lua")(counts)
+return counts
