@@ -92,6 +92,9 @@ local METHODS = {
       end
       return s == 0  -- the sampled positions all lie in holes
     end, true },
+  { "read loop", function(m, peek)
+      return each(function() return m:read("l") end, peek)
+    end, N },
   { "byte loop", function(m, peek)
       local s = 0
       for pos = 1, #m, 4096 do

@@ -770,8 +770,22 @@ static int read_number(lua_State *L, numreader *nr) {
   return 0;
 }
 
-/* one format of read; returns 0 on failure (nothing pushed) */
+static int read_one_at(lua_State *L, const tm_range *r, int arg,
+                       size_t *cur);
+
+/* One format of read; returns 0 on failure (nothing pushed).  What it
+** read counts as a random read (touched), so that a read loop over a
+** huge file keeps two steps resident, not all it has read. */
 static int read_one(lua_State *L, const tm_range *r, int arg, size_t *cur) {
+  size_t from = *cur;
+  int ok = read_one_at(L, r, arg, cur);
+  if (*cur > from && from < r->len)
+    touched(r->map, r->off + from, *cur - from);
+  return ok;
+}
+
+static int read_one_at(lua_State *L, const tm_range *r, int arg,
+                       size_t *cur) {
   const char *base = tm_range_ptr(r);
   size_t avail = *cur < r->len ? r->len - *cur : 0;
   if (lua_type(L, arg) == LUA_TNUMBER) {
