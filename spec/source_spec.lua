@@ -281,6 +281,29 @@ describe("compressed files", function()
     assert.are.equal("not gzip\n", assert(tome.open(p)):sub(1, -1))
   end)
 
+  it("refuse headers that lie about sizes, without harm", function()
+    -- zstd frames of raw blocks (RFC 8878) whose headers claim sizes
+    -- that add up past 2^64: the sizes a parallel decompression would
+    -- place the frames by wrap around to 16 bytes
+    local function frame(size, payload)
+      local t = { "\40\181\47\253", string.char(3 << 6, 0x50),
+                  string.pack("<i8", size) }
+      for i = 1, #payload, 131072 do
+        local piece = payload:sub(i, i + 131071)
+        t[#t + 1] = string.pack("<I3", #piece << 3 |
+          (i + 131072 > #payload and 1 or 0)) .. piece
+      end
+      return table.concat(t)
+    end
+    local p = H.tmpfile(frame(math.mininteger, ("A"):rep(1 << 20)) ..
+                        frame(math.mininteger + 16, ("B"):rep(16)))
+    local out, err, code = host([[
+      print(tome.open(arg[1], "r", { workers = 2 }))]], q(p))
+    assert.are.equal(0, code, err)
+    assert.matches("^nil\t" .. p:gsub("%p", "%%%0") ..
+      ": corrupt zstd data at byte offset %d+: [^\n]+\t84\n$", out)
+  end)
+
   it("never give wrong bytes for a file that changes while it is read",
      function()
     if not TOOLS[1].have then return pending("gzip missing") end

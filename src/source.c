@@ -1012,7 +1012,11 @@ typedef struct pjob {
   int err;                 /* an error that is not about the data */
 } pjob;
 
+/* 0, ENOMEM, or -1 when the sizes cannot be true (they would overflow a
+** file offset: a header that lies, to be decompressed sequentially). */
 static int add_piece(pjob *j, size_t in, size_t inlen, uint64_t outlen) {
+  uint64_t out = j->n ? j->ps[j->n - 1].out + j->ps[j->n - 1].outlen : 0;
+  if (outlen > (uint64_t)INT64_MAX - out) return -1;
   if (j->n == j->cap) {
     size_t cap = j->cap ? j->cap * 2 : 64;
     piece *np = realloc(j->ps, cap * sizeof *np);
@@ -1020,7 +1024,6 @@ static int add_piece(pjob *j, size_t in, size_t inlen, uint64_t outlen) {
     j->ps = np;
     j->cap = cap;
   }
-  uint64_t out = j->n ? j->ps[j->n - 1].out + j->ps[j->n - 1].outlen : 0;
   j->ps[j->n++] = (piece){in, inlen, out, outlen};
   return 0;
 }
@@ -1081,7 +1084,8 @@ static int zstd_pieces(pjob *j) {
     unsigned long long out = ZSTD_getFrameContentSize(j->base + pos, n);
     if (out == ZSTD_CONTENTSIZE_UNKNOWN || out == ZSTD_CONTENTSIZE_ERROR)
       return -1;
-    if (add_piece(j, pos, n, out) != 0) return ENOMEM;
+    int e = add_piece(j, pos, n, out);
+    if (e != 0) return e;
     pos += n;
     if (pos - released >= RELEASE_STEP) {
       release(j->base, released, pos);
@@ -1135,8 +1139,8 @@ static int gzip_pieces(pjob *j) {
     const unsigned char *hit = next_header(j, start, start + 1, &released);
     size_t end = hit ? (size_t)(hit - j->base) : j->size;
     if (end < start + 18) return -1;
-    if (add_piece(j, start, end - start, le32(j->base + end - 4)) != 0)
-      return ENOMEM;
+    int e = add_piece(j, start, end - start, le32(j->base + end - 4));
+    if (e != 0) return e;
     if (hit == NULL) break;
     start = end;
   }
