@@ -95,15 +95,28 @@ function Rng:byte()
   else return self:int(0, 255) end
 end
 
--- n random bytes (as above)
-function Rng:bytes(n)
-  local t = {}
-  for k = 1, n do t[k] = self:byte() end
+-- the string of the n byte values t[1..n]
+local function chars(t, n)
   local out = {}
   for k = 1, n, 4096 do
     out[#out + 1] = string.char(table.unpack(t, k, math.min(n, k + 4095)))
   end
   return table.concat(out)
+end
+
+-- n random bytes (as above)
+function Rng:bytes(n)
+  local t = {}
+  for k = 1, n do t[k] = self:byte() end
+  return chars(t, n)
+end
+
+-- n bytes drawn uniformly: incompressible (compressors store them as
+-- they are)
+function Rng:noise(n)
+  local t = {}
+  for k = 1, n do t[k] = self:int(0, 255) end
+  return chars(t, n)
 end
 
 -- n bytes drawn from the string 'alphabet'

@@ -107,18 +107,9 @@ describe("compressed files", function()
       -- which looks like the start of a member
       local cat = H.tmpname("." .. t.name)
       local hdr = "\31\139\8\0\0\0\0\0\0\3"
-      local function noise(n)
-        local b = {}
-        for i = 1, n do b[i] = r:int(0, 255) end
-        local out = {}
-        for i = 1, n, 4096 do
-          out[#out + 1] = string.char(table.unpack(b, i, math.min(n, i + 4095)))
-        end
-        return table.concat(out)
-      end
       for k = 1, 10 do
         local bytes = k % 3 == 0 and "" or k % 2 == 0
-          and noise(r:int(350000, 450000)) .. hdr .. noise(1000)
+          and r:noise(r:int(350000, 450000)) .. hdr .. r:noise(1000)
           or H.readfile(genlog(r:int(100000, 400000), k))
         local part = compress(t, H.tmpfile(bytes), "-1")
         shell(("cat %s >> %s"):format(q(part), q(cat)))
