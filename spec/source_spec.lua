@@ -295,6 +295,45 @@ describe("compressed files", function()
       ": corrupt zstd data at byte offset %d+: [^\n]+\t84\n$", out)
   end)
 
+  it("open gzip data that holds gzip headers, whatever size precedes them",
+     function()
+    if not H.is_root() or not TOOLS[1].have then
+      return pending("needs root (to mount a small tmpfs) and gzip")
+    end
+    -- random bytes with gzip headers in them (gzip stores random bytes as
+    -- they are), each after four bytes that a member's size would be: a
+    -- parallel decompression must not take them at their word, not even
+    -- to reserve room in a temporary directory that the real bytes fit
+    local r = H.rng("gzip headers in data")
+    local dir = H.tmpname(".tmpfs")
+    assert(os.execute("mkdir " .. q(dir)))
+    if not os.execute(("mount -t tmpfs -o size=8m tmpfs %s 2>/dev/null")
+                      :format(q(dir))) then
+      return pending("cannot mount a tmpfs here")
+    end
+    local ok, msg = pcall(function()
+      for _, size in ipairs { 0xfffffff0, 50000000 } do
+        local parts = {}
+        for k = 1, 12 do
+          parts[k] = r:noise(100000) .. string.pack("<I4", size) ..
+            "\31\139\8\0\0\0\0\0\0\3"
+        end
+        local plain = H.tmpfile(table.concat(parts))
+        local comp = compress(TOOLS[1], plain, "-1")
+        assert.is_true(H.filesize(comp) > 1048576)
+        for _, nw in ipairs { 1, 2 } do
+          local m, err = tome.open(comp, "r", { workers = nw, tmpdir = dir })
+          assert.is_truthy(m, err)
+          assert.is_true(m:sub(1, -1) == H.readfile(plain))
+          m:close()
+        end
+      end
+    end)
+    collectgarbage()
+    os.execute("umount " .. q(dir))
+    assert(ok, msg)
+  end)
+
   it("never give wrong bytes for a file that changes while it is read",
      function()
     if not TOOLS[1].have then return pending("gzip missing") end

@@ -1136,10 +1136,22 @@ static int gzip_pieces(pjob *j) {
   size_t start = 0, released = 0;
   if (!gzip_header(j->base, j->size)) return -1;
   for (;;) {
-    const unsigned char *hit = next_header(j, start, start + 1, &released);
-    size_t end = hit ? (size_t)(hit - j->base) : j->size;
-    if (end < start + 18) return -1;
-    int e = add_piece(j, start, end - start, le32(j->base + end - 4));
+    const unsigned char *hit;
+    size_t end, from = start + 1;
+    uint32_t isize;
+    for (;;) {
+      hit = next_header(j, start, from, &released);
+      end = hit ? (size_t)(hit - j->base) : j->size;
+      if (end < start + 18) return -1;
+      isize = le32(j->base + end - 4);
+      /* deflate makes at most 1032 bytes of one: a larger size is not a
+      ** member's, so that header is data that looks like one (and its
+      ** size would only cost disk space): look further */
+      if ((uint64_t)isize <= (uint64_t)(end - start) * 1032) break;
+      if (hit == NULL) return -1;
+      from = end + 1;
+    }
+    int e = add_piece(j, start, end - start, isize);
     if (e != 0) return e;
     if (hit == NULL) break;
     start = end;
@@ -1279,6 +1291,10 @@ static int open_parallel(tm_mapping *m, int fd, const struct stat *st,
     else if ((e = posix_fallocate(j.fd, 0, (off_t)total)) == EOPNOTSUPP ||
              e == EINVAL)
       e = ftruncate(j.fd, (off_t)total) == 0 ? 0 : errno;
+    /* but gzip sizes are guesses (a header may be data that looks like
+    ** one, with any four bytes before it as the size): they never fail
+    ** a file; the sequential way finds out what really fits */
+    if (e > 0 && fmt == TM_FMT_GZIP) e = -1;
     if (e > 0)
       snprintf(info->msg, sizeof info->msg, "cannot spill into a temporary "
                "file in %s (%llu bytes): %s", dir, (unsigned long long)total,
