@@ -1004,6 +1004,7 @@ typedef struct pjob {
   size_t size;
   piece *ps;
   size_t n, cap;
+  size_t minpiece;         /* smaller pieces are merged with the next */
   int fd;                  /* the output: a file, or ... */
   char *mem;               /* ... memory */
   pthread_mutex_t lock;
@@ -1017,6 +1018,12 @@ typedef struct pjob {
 static int add_piece(pjob *j, size_t in, size_t inlen, uint64_t outlen) {
   uint64_t out = j->n ? j->ps[j->n - 1].out + j->ps[j->n - 1].outlen : 0;
   if (outlen > (uint64_t)INT64_MAX - out) return -1;
+  if (j->n > 0 && j->ps[j->n - 1].inlen < j->minpiece) {
+    /* a small piece takes the next one in (the walks are contiguous) */
+    j->ps[j->n - 1].inlen += inlen;
+    j->ps[j->n - 1].outlen += outlen;
+    return 0;
+  }
   if (j->n == j->cap) {
     size_t cap = j->cap ? j->cap * 2 : 64;
     piece *np = realloc(j->ps, cap * sizeof *np);
@@ -1027,6 +1034,9 @@ static int add_piece(pjob *j, size_t in, size_t inlen, uint64_t outlen) {
   j->ps[j->n++] = (piece){in, inlen, out, outlen};
   return 0;
 }
+
+/* the least compressed bytes of a piece, if the file has enough */
+#define PIECE_MIN ((size_t)64 << 10)
 
 /* how far a walk over the compressed file goes before it lets go */
 #define RELEASE_STEP ((size_t)16 << 20)
@@ -1113,6 +1123,12 @@ static uint32_t le32(const unsigned char *p) {
 static const unsigned char *next_header(pjob *j, size_t start, size_t pos,
                                         size_t *released) {
   while (pos + 10 <= j->size) {
+    /* checked before the search too: members close together return at
+    ** once, and a walk over countless of them lets go of them all the same */
+    if (pos - *released >= RELEASE_STEP) {
+      release(j->base, *released, pos);
+      *released = pos;
+    }
     size_t end = j->size - pos > RELEASE_STEP ? pos + RELEASE_STEP : j->size;
     const unsigned char *hit = memmem(j->base + pos, end - pos,
                                       "\x1f\x8b\x08", 3);
@@ -1123,10 +1139,6 @@ static const unsigned char *next_header(pjob *j, size_t start, size_t pos,
       size_t at = (size_t)(hit - j->base);
       if (at >= start + 18 && gzip_header(hit, j->size - at)) return hit;
       pos = at + 1;
-    }
-    if (pos - *released >= RELEASE_STEP) {
-      release(j->base, *released, pos);
-      *released = pos;
     }
   }
   return NULL;
@@ -1160,15 +1172,16 @@ static int gzip_pieces(pjob *j) {
   return 0;
 }
 
-/* Decompress one piece: exactly inlen bytes in, exactly outlen out. */
+/* Decompress one piece (one or more whole members or frames): exactly
+** inlen bytes in, exactly outlen out. */
 static int run_piece(pjob *j, dec *d, const piece *pc, char *buf,
                      size_t cap) {
   const unsigned char *in = j->base + pc->in;
   size_t inn = pc->inlen;
   uint64_t done = 0;
-  int rc = D_OK;
-  if (dec_reset(d) != 0) return ENOMEM;
-  while (rc != D_END) {
+  int rc = D_END;
+  while (!(rc == D_END && inn == 0)) {
+    if (rc == D_END && dec_reset(d) != 0) return ENOMEM;  /* next member */
     char *out = j->mem ? j->mem + pc->out + done : buf;
     size_t room = j->mem ? (size_t)(pc->outlen - done) : cap;
     size_t made = 0;
@@ -1272,6 +1285,10 @@ static int open_parallel(tm_mapping *m, int fd, const struct stat *st,
   j.fmt = fmt;
   j.fd = -1;
   j.size = (size_t)st->st_size;
+  /* a file of countless tiny members or frames: pieces of at least 64 KiB
+  ** (and at most 65536 of them) keep the table small and the locking and
+  ** releasing per piece cheap */
+  j.minpiece = j.size / 65536 > PIECE_MIN ? j.size / 65536 : PIECE_MIN;
   void *p = mmap(NULL, j.size, PROT_READ, MAP_PRIVATE, fd, 0);
   if (p == MAP_FAILED) return -1;
   j.base = p;
