@@ -729,6 +729,28 @@ describe("tome.lines and tome.chunks", function()
       H.raises("truncated zstd data", function()
         for _ in tome.chunks(bad, { size = 1000 }) do end end)
     end
+    -- a chunk kept after its loop was left (break, an error) or after
+    -- its stream was collected is closed: its bytes were the stream's
+    local p = genlog(50000, 24)
+    local last
+    for v in tome.chunks(p, { size = 1000 }) do  -- luacheck: ignore 512
+      last = v
+      break
+    end
+    H.raises("closed map", function() return last:sub(1, 10) end)
+    assert.is_false(pcall(function()
+      for v in tome.chunks(p, { size = 1000 }) do
+        last = v
+        error("left")
+      end
+    end))
+    H.raises("closed map", function() return last:sub(1, 10) end)
+    local step = tome.chunks(p, { size = 1000 })
+    last = step()
+    step = nil  -- luacheck: ignore 311 (let the stream be collected)
+    collectgarbage()
+    collectgarbage()
+    H.raises("closed map", function() return last:sub(1, 10) end)
     local out, err, code = host([[
       local n = 0
       for line in tome.lines("-") do n = n + #line end

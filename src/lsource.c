@@ -35,8 +35,19 @@ typedef struct stream {
   int eof;
 } stream;
 
+/* The last chunk's map (the stream's user value) lives in the stream's
+** buffer: closed before the buffer moves or goes. */
+static void close_chunk(lua_State *L, int idx) {
+  if (lua_getiuservalue(L, idx, 1) == LUA_TUSERDATA) {
+    tm_map *old = tm_l_tomap(L, -1);
+    if (old != NULL) old->closed = 1;
+  }
+  lua_pop(L, 1);
+}
+
 static int stream_gc(lua_State *L) {
   stream *s = (stream *)luaL_checkudata(L, 1, STREAM_MT);
+  close_chunk(L, 1);   /* a loop left by break, or the stream collected */
   tm_reader_close(s->r);
   s->r = NULL;
   free(s->buf);
@@ -155,12 +166,7 @@ static void fill(lua_State *L, stream *s, size_t want) {
 
 static int chunks_step(lua_State *L) {
   stream *s = (stream *)lua_touserdata(L, lua_upvalueindex(1));
-  /* the last chunk's map is closed: its bytes are about to move */
-  if (lua_getiuservalue(L, lua_upvalueindex(1), 1) == LUA_TUSERDATA) {
-    tm_map *old = tm_l_tomap(L, -1);
-    if (old != NULL) old->closed = 1;
-  }
-  lua_pop(L, 1);
+  close_chunk(L, lua_upvalueindex(1));   /* its bytes are about to move */
   if (s->r == NULL) return luaL_error(L, "attempt to use a closed stream");
   if (s->used > 0) memmove(s->buf, s->buf + s->used, s->len - s->used);
   s->len -= s->used;
