@@ -611,6 +611,54 @@ describe("tome.parallel over a list of inputs", function()
       { reduce = function(a, b) return a + b end }))
   end)
 
+  it("keeps memory bounded and opens more inputs than the soft fd limit",
+     function()
+    if not TOOLS[1].have then return pending("gzip missing") end
+    -- 24 compressed inputs of 15 MB each: each alone would stay in
+    -- memory, together they spill into temporary files
+    local plain = H.tmpfile(("0123456789abcd\n"):rep(1000000))
+    local comp = compress(TOOLS[1], plain)
+    local list = {}
+    for k = 1, 24 do list[k] = comp end
+    local out, err, code = host([[
+      local list = {}
+      for k = 2, #arg do list[#list + 1] = arg[k] end
+      local n = tome.parallel(list, function(v) return v:count("\n") end,
+        { workers = 2, reduce = function(a, b) return a + b end })
+      local hwm
+      for l in io.lines("/proc/self/status") do
+        hwm = hwm or tonumber(l:match("^VmHWM:%s*(%d+)"))
+      end
+      print(n, hwm // 1024)]], "x " .. table.concat(list, " "))
+    assert.are.equal(0, code, err)
+    local n, mb = out:match("^(%d+)\t(%d+)\n$")
+    assert.are.equal(tostring(24 * 1000000), n, out)
+    if not os.getenv("ASAN_OPTIONS") then
+      assert.is_true(tonumber(mb) < 160, "peak RSS " .. mb .. " MB")
+    end
+    -- 300 inputs under a soft limit of 200 descriptors (the hard one
+    -- is higher): the soft limit is raised, as far as the hard one
+    local hard = tonumber((H.run("ulimit -Hn")))
+    if hard and hard < 400 then
+      return pending("the hard limit on descriptors is below 400")
+    end
+    local dir = H.tmpname(".d")
+    assert(os.execute("mkdir " .. q(dir)))
+    for k = 1, 300 do
+      local f = assert(io.open(dir .. "/f" .. k, "wb"))
+      f:write(("x\n"):rep(k))
+      f:close()
+    end
+    out, err, code = host([[
+      local list = {}
+      for k = 1, 300 do list[k] = arg[1] .. "/f" .. k end
+      print(tome.parallel(list, function(v) return v:count("\n") end,
+        { workers = 2, reduce = function(a, b) return a + b end }))]],
+      q(dir), "ulimit -Sn 200; ")
+    assert.are.equal(0, code, err)
+    assert.are.equal(tostring(300 * 301 // 2) .. "\n", out)
+  end)
+
   it("returns nil, msg, errno naming an input that cannot be read", function()
     local a, b = H.tmpfile("a\n"), H.tmpfile("b\n")
     local missing = H.tmpname(".missing")

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -453,6 +454,52 @@ static char *input_name(const char *display) {
   return strndup(display + 1, (size_t)(end - display - 1));
 }
 
+/* The inputs of a list that tome.open reads into memory (compressed
+** files, pipes) share this much of it, none more than INPUT_MEMORY (a
+** single input's default); beyond it they spill into temporary files:
+** a list of a thousand compressed logs costs page cache, not memory. */
+#define LIST_MEMORY ((lua_Integer)64 << 20)
+#define INPUT_MEMORY ((lua_Integer)16 << 20)
+
+/* All the inputs of a list are open at once: when the descriptors run
+** out under the soft limit, raise it to the hard one (as a shell's
+** `ulimit -n unlimited` would, where allowed); 1 if it was raised. */
+static int raise_nofile(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+    return 0;
+  rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? (rlim_t)1 << 20 : rl.rlim_max;
+  return setrlimit(RLIMIT_NOFILE, &rl) == 0;
+}
+
+/* tome.open(path) for the path on top, replaced by what it returns (3
+** values); for a list, with the memory left in *budget. */
+static void open_path(lua_State *L, int islist, lua_Integer *budget) {
+  int path = lua_gettop(L);
+  for (int tries = 0;; tries++) {
+    lua_getfield(L, lua_upvalueindex(1), "open");
+    lua_pushvalue(L, path);
+    if (islist) {
+      lua_pushliteral(L, "r");
+      lua_createtable(L, 0, 1);
+      lua_pushinteger(L, *budget < 1 ? 1 : *budget < INPUT_MEMORY ? *budget
+                         : INPUT_MEMORY);
+      lua_setfield(L, -2, "memory");
+    }
+    lua_call(L, islist ? 3 : 1, 3);
+    if (tries > 0 || !lua_isnil(L, -3) || lua_tointeger(L, -1) != EMFILE ||
+        !raise_nofile())
+      break;
+    lua_pop(L, 3);
+  }
+  lua_remove(L, path);
+  if (islist && !lua_isnil(L, -3)) {
+    tm_range r;
+    tm_l_range(L, -3, &r);
+    if (r.map->mp.kind == TM_KIND_HEAP) *budget -= (lua_Integer)r.len;
+  }
+}
+
 /* Replace src (index 1) by a list of its inputs, with every path opened
 ** (tome.open, upvalue 1); a table that is not a map or view is a list.
 ** Returns 0, or 3 with nil, msg, errno pushed when a path cannot be
@@ -463,7 +510,7 @@ static int open_inputs(lua_State *L, int *islist) {
   *islist = lua_type(L, 1) == LUA_TTABLE;
   lua_newtable(L);                              /* 4: the paths */
   lua_newtable(L);                              /* 5: the inputs */
-  lua_Integer n = 1;
+  lua_Integer n = 1, budget = LIST_MEMORY;
   if (*islist) n = (lua_Integer)lua_rawlen(L, 1);
   else lua_pushvalue(L, 1);
   for (lua_Integer i = 1; i <= n; i++) {
@@ -471,9 +518,7 @@ static int open_inputs(lua_State *L, int *islist) {
     if (lua_type(L, -1) == LUA_TSTRING) {
       lua_pushvalue(L, -1);
       lua_rawseti(L, 4, i);
-      lua_getfield(L, lua_upvalueindex(1), "open");
-      lua_insert(L, -2);
-      lua_call(L, 1, 3);
+      open_path(L, *islist, &budget);
       if (lua_isnil(L, -3)) return 3;
       lua_pop(L, 2);
     } else if (!tm_l_isbytes(L, -1)) {
