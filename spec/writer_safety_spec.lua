@@ -190,6 +190,27 @@ describe("tome.output: what the target may be", function()
     assert.equal("stdout", listing(d))
   end)
 
+  it("writes the kernel's settings (/proc, /sys files) straight through",
+     function()
+    -- nothing can be created beside them: replacing cannot work, and the
+    -- shell's '>' writes them in place.  /proc/self/comm (the process's
+    -- name) is one that any user may set.
+    local s = script([[
+      local w = assert(tome.output("/proc/self/comm"))
+      io.stderr:write(tostring(w), "\n")
+      w:write("tome-", arg[1])
+      assert(w:close())
+      io.write(io.open("/proc/self/comm"):read("a"))
+    ]])
+    for _, who in ipairs { "", ROOT and NOBODY or nil } do
+      local out, code, err = sh(who .. tome_cmd(s, "spec"))
+      assert.equal(0, code, err)
+      assert.equal("tome-spec\n", out)
+      assert.truthy(err:find('"/proc/self/comm" (written through)', 1, true),
+        err)
+    end
+  end)
+
   it("follows an ordinary symbolic link and replaces its target, keeping"
      .. " the link", function()
     local d = tmpdir()

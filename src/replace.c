@@ -23,9 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef PROC_SUPER_MAGIC
-#define PROC_SUPER_MAGIC 0x9fa0
-#endif
+#include <linux/magic.h>
 
 #define MAXLINKS 40     /* as the kernel's path walk */
 #define RANDLEN 6       /* random characters in a temporary name */
@@ -241,6 +239,20 @@ static int on_procfs(int dirfd) {
   return fstatfs(dirfd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
 }
 
+/* The kernel's own file systems, whose "regular" files are its settings
+** (/proc/sys, /sys, cgroups): nothing can be created or renamed there, a
+** write is how they are set. */
+static int on_pseudofs(int dirfd) {
+  static const unsigned long kinds[] = {PROC_SUPER_MAGIC, SYSFS_MAGIC,
+    CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, DEBUGFS_MAGIC, TRACEFS_MAGIC,
+    SECURITYFS_MAGIC};
+  struct statfs fs;
+  if (fstatfs(dirfd, &fs) != 0) return 0;
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    if ((unsigned long)fs.f_type == kinds[i]) return 1;
+  return 0;
+}
+
 /* Replace the walk's remaining path by the link's target followed by
 ** what came after the link ('after', NULL for the last component). */
 static int splice_link(int *dirfd, char **rest, const char *target,
@@ -285,20 +297,24 @@ static int enter_dir(int *dirfd, const char *name) {
   return 0;
 }
 
-/* A device, FIFO or /proc link: opened for writing, as the shell's '>'
-** opens it (a FIFO waits for its reader).  A /proc link (/dev/stdout,
-** /proc/self/fd/1) is opened through by the kernel, which alone knows
-** where it leads; a regular file reached that way is truncated, as '>'
-** truncates it. */
+/* What open_through opens: a device or FIFO; a /proc link; a file of
+** the kernel's (on_pseudofs). */
+enum { THROUGH_SPECIAL, THROUGH_LINK, THROUGH_KERNEL };
+
+/* A device, FIFO, /proc link or kernel setting: opened for writing, as
+** the shell's '>' opens it (a FIFO waits for its reader).  A /proc link
+** (/dev/stdout, /proc/self/fd/1) is opened through by the kernel, which
+** alone knows where it leads; a regular file reached that way is
+** truncated, as '>' truncates it. */
 static int open_through(tm_replace *r, int dirfd, const char *name,
-                        int magic) {
+                        int what) {
   int flags = O_WRONLY | O_NOCTTY | O_CLOEXEC;
   struct stat st;
-  flags |= magic ? O_TRUNC : O_NOFOLLOW;
+  flags |= what == THROUGH_LINK ? O_TRUNC : O_NOFOLLOW;
   int fd = openat(dirfd, name, flags);
-  if (fd < 0) return errno == ELOOP && !magic ? EAGAIN : errno;
+  if (fd < 0) return errno == ELOOP && what != THROUGH_LINK ? EAGAIN : errno;
   if (fstat(fd, &st) != 0) { int e = errno; close(fd); return e; }
-  if (S_ISREG(st.st_mode) && !magic) {  /* replaced meanwhile: again */
+  if (S_ISREG(st.st_mode) && what == THROUGH_SPECIAL) {  /* replaced: again */
     close(fd);
     return EAGAIN;
   }
@@ -310,6 +326,8 @@ static int open_through(tm_replace *r, int dirfd, const char *name,
 /* The last component, 'name' in 'dirfd', exists or not. */
 static int decide(tm_replace *r, int dirfd, const char *name,
                   const struct stat *st, int missing) {
+  if (!missing && S_ISREG(st->st_mode) && on_pseudofs(dirfd))
+    return open_through(r, dirfd, name, THROUGH_KERNEL);
   if (missing || S_ISREG(st->st_mode)) {
     r->exists = !missing;
     if (!missing) r->st = *st;
@@ -323,7 +341,7 @@ static int decide(tm_replace *r, int dirfd, const char *name,
   }
   if (S_ISDIR(st->st_mode)) return EISDIR;
   if (S_ISSOCK(st->st_mode)) return ENXIO;   /* as open(2) says */
-  return open_through(r, dirfd, name, 0);
+  return open_through(r, dirfd, name, THROUGH_SPECIAL);
 }
 
 /* Walk 'path'; fills r (dirfd and name, or fd for a special file). */
@@ -365,7 +383,7 @@ static int walk(tm_replace *r, const char *path, const char **why) {
         break;
       }
       if (last && on_procfs(dirfd)) {
-        e = open_through(r, dirfd, name, 1);
+        e = open_through(r, dirfd, name, THROUGH_LINK);
         break;
       }
       /* the walk goes on over the link's target */

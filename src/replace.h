@@ -25,8 +25,9 @@ typedef struct tm_replace {
                       special file itself (through); -1 when closed */
   int dirfd;       /* the directory of the target (and the temporary
                       file), -1 for a special file */
-  int through;     /* 1: a device, FIFO or /proc/self/fd/N, written
-                      straight through (no temporary file, no rename) */
+  int through;     /* 1: a device, FIFO, /proc/self/fd/N or a kernel
+                      setting (/proc/sys, /sys), written straight
+                      through (no temporary file, no rename) */
   int exists;      /* replacing an existing regular file, described by st */
   struct stat st;
   mode_t newmode;  /* the mode a new file gets: 0666 less the umask */
@@ -38,8 +39,9 @@ typedef struct tm_replace {
 /* Decide what 'path' is and open the way to write it:
 **   - missing, or an existing regular file: a temporary file, mode 0600
 **     from its creation, locked, beside the target;
-**   - a character or block device, a FIFO, or a /proc symbolic link
-**     such as /dev/stdout: the file itself, opened for writing;
+**   - a character or block device, a FIFO, a /proc symbolic link such
+**     as /dev/stdout, or a file of the kernel's own file systems (/proc,
+**     /sys, cgroups): the file itself, opened for writing;
 **   - a directory (or a name ending in '/'): EISDIR; a socket: ENXIO.
 ** Symbolic links are followed, except one that another user owns in a
 ** sticky world-writable directory (the fs.protected_symlinks rule):
