@@ -975,6 +975,22 @@ static int same_file(const struct stat *a, const struct stat *b) {
          a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+static int changed(tm_source_info *info) {
+  snprintf(info->msg, sizeof info->msg, "the file changed while it was "
+           "being decompressed");
+  return EIO;
+}
+
+/* e, or EIO (m closed) when e is 0 but fd is no longer the file st
+** describes: a map made of its bytes may mix two versions. */
+static int unchanged(tm_mapping *m, int fd, const struct stat *st, int e,
+                     tm_source_info *info) {
+  struct stat after;
+  if (e != 0 || (fstat(fd, &after) == 0 && same_file(st, &after))) return e;
+  tm_map_close(m);
+  return changed(info);
+}
+
 /* {====================================================================
 ** Parallel decompression of files made of independent pieces
 **
@@ -1331,8 +1347,7 @@ static int open_parallel(tm_mapping *m, int fd, const struct stat *st,
   free(j.mem);
   if (j.fd >= 0) close(j.fd);
   if (e == EIO)
-    snprintf(info->msg, sizeof info->msg, "the file changed while it was "
-             "being decompressed");
+    changed(info);
   else if (e > 0 && info->msg[0] == '\0')
     snprintf(info->msg, sizeof info->msg, "%s", strerror(e));
   return e;
@@ -1344,15 +1359,9 @@ static int open_compressed(tm_mapping *m, int fd, const struct stat *st,
                            const tm_source_opts *o, const char *path,
                            tm_source_info *info) {
   tm_reader *r;
-  struct stat after;
   int e = open_parallel(m, fd, st, info->fmt, o, info);
   if (e >= 0) {
-    if (e == 0 && (fstat(fd, &after) != 0 || !same_file(st, &after))) {
-      tm_map_close(m);
-      e = EIO;
-      snprintf(info->msg, sizeof info->msg, "the file changed while it was "
-               "being decompressed");
-    }
+    e = unchanged(m, fd, st, e, info);
     close(fd);
     return e;
   }
@@ -1365,12 +1374,7 @@ static int open_compressed(tm_mapping *m, int fd, const struct stat *st,
   if (o->workers != 1 && ncpus() > 1)
     e = read_piped(r, m, limit, tmp_dir(o), info);
   if (e < 0) e = read_spilled(r, m, TM_MODE_R, limit, tmp_dir(o), info);
-  if (e == 0 && (fstat(fd, &after) != 0 || !same_file(st, &after))) {
-    tm_map_close(m);
-    e = EIO;
-    snprintf(info->msg, sizeof info->msg, "the file changed while it was "
-             "being decompressed");
-  }
+  e = unchanged(m, fd, st, e, info);
   tm_reader_close(r);
   return e;
 }
