@@ -236,6 +236,20 @@ describe("tome.output: what the target may be", function()
     w:write("through three links")
     assert(w:close())
     assert.equal("through three links", H.readfile(target))
+    -- tome.create follows links as io.open(p, "w") does (a dangling one
+    -- makes its target), and removes the file it made when it fails
+    must("ln -s sub/created " .. q(d .. "/dangling2"))
+    local m = assert(tome.create(d .. "/dangling2", 3))
+    m:write("abc")
+    m:close()
+    assert.equal("abc", H.readfile(d .. "/sub/created"))
+    must("ln -s sub/never " .. q(d .. "/dangling3"))
+    assert.is_nil(tome.create(d .. "/dangling3", math.maxinteger))
+    assert.is_nil(io.open(d .. "/sub/never"))
+    assert.equal("symbolic link", stat(d .. "/dangling3", "%F"))
+    os.remove(d .. "/dangling2")
+    os.remove(d .. "/dangling3")
+    os.remove(d .. "/sub/created")
     assert.equal("symbolic link", stat(d .. "/chain", "%F"))
     -- a loop of links: as io.open says
     must("ln -s loop2 " .. q(d .. "/loop1") .. " && ln -s loop1 "
@@ -263,6 +277,21 @@ describe("tome.output: what the target may be", function()
     assert.equal(13, code)                 -- EACCES
     assert.equal("precious\n", H.readfile(victim))
     assert.equal("planted", listing(sticky))
+    -- nor by tome.create (which would zero the victim) or an "r+" map
+    local m
+    m, msg, code = tome.create(sticky .. "/planted", 4)
+    assert.is_nil(m)
+    assert.equal(sticky .. "/planted: not following a symbolic link that "
+      .. "another user owns in a sticky world-writable directory", msg)
+    assert.equal(13, code)
+    m, msg, code = tome.open(sticky .. "/planted", "r+")
+    assert.is_nil(m)
+    assert.equal(sticky .. "/planted: not following a symbolic link that "
+      .. "another user owns in a sticky world-writable directory", msg)
+    assert.equal(13, code)
+    assert.equal("precious\n", H.readfile(victim))
+    -- reading through it is no harm
+    assert.equal("precious\n", assert(tome.open(sticky .. "/planted")):sub(1))
     -- nor as a directory on the way to the file
     local vdir = tmpdir()
     must(NOBODY .. "ln -s " .. q(vdir) .. " " .. q(sticky .. "/dirlink"))
@@ -290,6 +319,15 @@ describe("tome.output: what the target may be", function()
     w:write("2")
     assert(w:close())
     assert.equal("2", H.readfile(t1))
+    -- tome.create and "r+" follow them too
+    local m = assert(tome.create(sticky .. "/mine", 2))
+    m[1], m[2] = 53, 54
+    m:close()
+    assert.equal("56", H.readfile(t1))
+    m = assert(tome.open(open .. "/theirs", "r+"))
+    m[1] = 55
+    m:close()
+    assert.equal("76", H.readfile(t1))
     -- the directory owner's, in their sticky directory
     local owned = tmpdir("1777")
     must("chown 65534 " .. q(owned))

@@ -1117,7 +1117,15 @@ static int t_create(lua_State *L) {
   lua_pushfstring(L, "\"%s\"", path);
   tm_map *m = tm_l_newmap(L, lua_tostring(L, -1));
   if ((uint64_t)size > SIZE_MAX) return openresult(L, m, EFBIG, path);
-  return openresult(L, m, tm_map_create(&m->mp, path, (size_t)size), path);
+  const char *why;
+  int err = tm_map_create(&m->mp, path, (size_t)size, &why);
+  if (err != 0 && why != NULL) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", path, why);
+    lua_pushinteger(L, err);
+    return 3;
+  }
+  return openresult(L, m, err, path);
 }
 
 static int t_wrap(lua_State *L) {

@@ -3,6 +3,7 @@
 ** fallback, resize, msync, madvise, and the SIGBUS guard.  No Lua.
 */
 #include "mapping.h"
+#include "replace.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -193,51 +194,53 @@ int tm_map_open(tm_mapping *m, const char *path, int mode) {
     return tm_map_fd(m, fd, mode);
   }
   if (mode == TM_MODE_RW) {
-    /* writes cannot reach a pipe or a device, and opening a FIFO for
-    ** writing too would make us wait for our own end-of-file */
-    struct stat st;
-    if (stat(path, &st) != 0) return errno;
-    if (S_ISDIR(st.st_mode)) return EISDIR;
-    if (!S_ISREG(st.st_mode)) return ESPIPE;
+    /* as writers open theirs (no planted link; writes cannot reach a
+    ** pipe or a device, and opening a FIFO for writing too would make us
+    ** wait for our own end-of-file) */
+    tm_replace r;
+    const char *why;
+    int e = tm_rep_openrw(&r, path, 0, &why);
+    int fd = r.fd;
+    r.fd = -1;
+    tm_rep_discard(&r);
+    return e != 0 ? e : tm_map_fd(m, fd, mode);
   }
-  int flags = (mode == TM_MODE_RW ? O_RDWR : O_RDONLY) | O_CLOEXEC;
-  int fd = open(path, flags);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno;
   return tm_map_fd(m, fd, mode);
 }
 
-/* Create or reuse 'path' as 'size' zero bytes.  Everything that can fail
-** (a size the file system refuses: EFBIG; an impossible mapping: ENOMEM)
-** is tried before the old contents are thrown away, and a file this call
-** created is removed again when it fails. */
-int tm_map_create(tm_mapping *m, const char *path, size_t size) {
+/* Create or reuse 'path' as 'size' zero bytes.  The path is opened as
+** writers open theirs (replace.h: no planted symbolic link is followed,
+** only a regular file will do).  Everything that can fail (a size the
+** file system refuses: EFBIG; an impossible mapping: ENOMEM) is tried
+** before the old contents are thrown away, and a file this call created
+** is removed again when it fails. */
+int tm_map_create(tm_mapping *m, const char *path, size_t size,
+                  const char **why) {
+  tm_replace r;
   init_empty(m);
+  *why = NULL;
   if (size > (uintmax_t)INT64_MAX) return EFBIG;
-  int created = 1, e;
-  struct stat st;
-  /* writes cannot reach a pipe or a device (as tome.open's "r+") */
-  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-    return S_ISDIR(st.st_mode) ? EISDIR : ESPIPE;
-  int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd < 0 && errno == EEXIST) {
-    created = 0;
-    fd = open(path, O_RDWR | O_CLOEXEC);
-  }
-  if (fd < 0) return errno;
-  if (fstat(fd, &st) != 0) { e = errno; goto fail; }
-  off_t old = st.st_size;
+  int e = tm_rep_openrw(&r, path, 1, why);
+  if (e != 0) return e;
+  int fd = r.fd;
+  off_t old = r.st.st_size;
   /* grow first: the file system says now whether it takes that size */
-  if (S_ISREG(st.st_mode) && (off_t)size > old &&
-      ftruncate(fd, (off_t)size) != 0) { e = errno; goto fail; }
+  if ((off_t)size > old && ftruncate(fd, (off_t)size) != 0) {
+    e = errno;
+    goto fail;
+  }
   m->fd = fd;
   m->kind = TM_KIND_FILE;
   m->mode = TM_MODE_RW;
   m->writable = 1;
   if ((e = map_file(m, size)) != 0) {
-    m->fd = -1;
-    if (S_ISREG(st.st_mode) && (off_t)size > old) (void)ftruncate(fd, old);
+    if ((off_t)size > old) (void)ftruncate(fd, old);
     goto fail;
   }
+  r.fd = -1;   /* the map's now */
+  tm_rep_discard(&r);
   /* only now: zero bytes, as a fresh file */
   if (ftruncate(fd, 0) != 0 || ftruncate(fd, (off_t)size) != 0) {
     e = errno;
@@ -246,8 +249,8 @@ int tm_map_create(tm_mapping *m, const char *path, size_t size) {
   }
   return 0;
 fail:
-  close(fd);
-  if (created) unlink(path);
+  tm_rep_uncreate(&r);
+  tm_rep_discard(&r);   /* closes fd */
   init_empty(m);
   return e;
 }

@@ -42,8 +42,11 @@ int tm_map_fd(tm_mapping *m, int fd, int mode);
 void tm_map_adopt(tm_mapping *m, char *buf, size_t len, size_t cap,
                   int mode);
 /* Create or truncate 'path' with 'size' zero bytes, mapped read-write.
-** On failure an existing file is left as it was. */
-int tm_map_create(tm_mapping *m, const char *path, size_t size);
+** On failure an existing file is left as it was; *why is a sentence
+** for what errno cannot say (a planted symbolic link, see replace.h), or
+** NULL. */
+int tm_map_create(tm_mapping *m, const char *path, size_t size,
+                  const char **why);
 /* A private, writable copy of 'len' bytes at 'data' (tome.wrap). */
 int tm_map_heap(tm_mapping *m, const void *data, size_t len);
 /* Memory the caller owns (tome_pushbuffer); never freed by us. */

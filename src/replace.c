@@ -326,7 +326,9 @@ static int open_through(tm_replace *r, int dirfd, const char *name,
 /* The last component, 'name' in 'dirfd', exists or not. */
 static int decide(tm_replace *r, int dirfd, const char *name,
                   const struct stat *st, int missing) {
-  if (!missing && S_ISREG(st->st_mode) && on_pseudofs(dirfd))
+  if (r->inplace && !missing && !S_ISREG(st->st_mode))
+    return S_ISDIR(st->st_mode) ? EISDIR : ESPIPE;  /* a map cannot reach it */
+  if (!r->inplace && !missing && S_ISREG(st->st_mode) && on_pseudofs(dirfd))
     return open_through(r, dirfd, name, THROUGH_KERNEL);
   if (missing || S_ISREG(st->st_mode)) {
     r->exists = !missing;
@@ -382,7 +384,7 @@ static int walk(tm_replace *r, const char *path, const char **why) {
         e = EACCES;
         break;
       }
-      if (last && on_procfs(dirfd)) {
+      if (last && !r->inplace && on_procfs(dirfd)) {
         e = open_through(r, dirfd, name, THROUGH_LINK);
         break;
       }
@@ -650,6 +652,51 @@ int tm_rep_commit(tm_replace *r) {
   }
   tm_rep_discard(r);
   return e;
+}
+
+/* The file the walk found (r->dirfd, r->name), opened read-write;
+** EAGAIN when it changed since the walk looked (walk again). */
+static int open_inplace(tm_replace *r, int create) {
+  int flags = O_RDWR | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC;
+  struct stat st;
+  if (!r->exists && !create) return ENOENT;
+  r->fd = openat(r->dirfd, r->name, r->exists ? flags
+                 : flags | O_CREAT | O_EXCL, 0666);
+  if (r->fd < 0) {
+    int e = errno;
+    return e == ELOOP || (r->exists ? e == ENOENT : e == EEXIST) ? EAGAIN : e;
+  }
+  if (fstat(r->fd, &st) != 0) return errno;
+  if (!S_ISREG(st.st_mode)) return S_ISDIR(st.st_mode) ? EISDIR : ESPIPE;
+  r->st = st;
+  return 0;
+}
+
+int tm_rep_openrw(tm_replace *r, const char *path, int create,
+                  const char **why) {
+  int e = ENOENT;
+  *why = NULL;
+  for (int tries = 0; tries < 3; tries++) {
+    memset(r, 0, sizeof *r);
+    r->fd = r->dirfd = -1;
+    r->inplace = 1;
+    if (path[0] == '\0') break;
+    e = walk(r, path, why);
+    if (e == 0) e = open_inplace(r, create);
+    if (e != EAGAIN) break;   /* else something was swapped meanwhile */
+    tm_rep_discard(r);
+  }
+  if (e != 0) tm_rep_discard(r);
+  return e;
+}
+
+void tm_rep_uncreate(tm_replace *r) {
+  struct stat now;
+  if (r->exists || r->fd < 0 || r->dirfd < 0 || r->name == NULL) return;
+  /* by name, so only if the name is still this file */
+  if (fstatat(r->dirfd, r->name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+      now.st_dev == r->st.st_dev && now.st_ino == r->st.st_ino)
+    unlinkat(r->dirfd, r->name, 0);
 }
 
 void tm_rep_discard(tm_replace *r) {

@@ -25,6 +25,7 @@ typedef struct tm_replace {
                       special file itself (through); -1 when closed */
   int dirfd;       /* the directory of the target (and the temporary
                       file), -1 for a special file */
+  int inplace;     /* tm_rep_openrw: only a regular file, opened as it is */
   int through;     /* 1: a device, FIFO, /proc/self/fd/N or a kernel
                       setting (/proc/sys, /sys), written straight
                       through (no temporary file, no rename) */
@@ -54,5 +55,18 @@ int tm_rep_commit(tm_replace *r);
 /* Drop everything: the temporary file goes, the target is untouched.
 ** Idempotent. */
 void tm_rep_discard(tm_replace *r);
+
+/* Open 'path' read-write, to be changed in place (tome.create, tome.open's
+** "r+"), walking it as tm_rep_open does: a symbolic link that another
+** user owns in a sticky world-writable directory is not followed (EACCES,
+** *why).  Only a regular file will do (a device, FIFO or socket: ESPIPE;
+** a directory: EISDIR); with 'create' a missing one is made (mode 0666
+** less the umask), else ENOENT.  On success r->fd is the file, r->st
+** describes it and r->exists says whether it was there before;
+** tm_rep_uncreate removes it again if this call made it, tm_rep_discard
+** closes what is left (set r->fd to -1 first to keep the file open). */
+int tm_rep_openrw(tm_replace *r, const char *path, int create,
+                  const char **why);
+void tm_rep_uncreate(tm_replace *r);
 
 #endif

@@ -5,6 +5,7 @@
 ** of any source.  No Lua.  See source.h for the contracts.
 */
 #include "source.h"
+#include "replace.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1380,8 +1381,11 @@ static int open_compressed(tm_mapping *m, int fd, const struct stat *st,
 }
 
 /* Opening as tm_map_open does: "-" is standard input; "r+" needs a file
-** its writes can reach. */
-static int source_fd(const char *path, int mode, int *fd, int *isstdin) {
+** its writes can reach, opened as writers open theirs (replace.h: no
+** planted symbolic link is followed; a pipe or device is ESPIPE, and
+** opening a FIFO for writing would make us wait for our own end). */
+static int source_fd(const char *path, int mode, int *fd, int *isstdin,
+                     tm_source_info *info) {
   *isstdin = strcmp(path, "-") == 0;
   if (*isstdin) {
     if (mode == TM_MODE_RW) return ESPIPE;
@@ -1389,14 +1393,16 @@ static int source_fd(const char *path, int mode, int *fd, int *isstdin) {
     return *fd < 0 ? errno : 0;
   }
   if (mode == TM_MODE_RW) {
-    /* writes cannot reach a pipe or a device, and opening a FIFO for
-    ** writing too would make us wait for our own end-of-file */
-    struct stat st;
-    if (stat(path, &st) != 0) return errno;
-    if (S_ISDIR(st.st_mode)) return EISDIR;
-    if (!S_ISREG(st.st_mode)) return ESPIPE;
+    tm_replace r;
+    const char *why;
+    int e = tm_rep_openrw(&r, path, 0, &why);
+    *fd = r.fd;
+    r.fd = -1;
+    tm_rep_discard(&r);
+    if (why != NULL) snprintf(info->msg, sizeof info->msg, "%s", why);
+    return e;
   }
-  *fd = open(path, (mode == TM_MODE_RW ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  *fd = open(path, O_RDONLY | O_CLOEXEC);
   return *fd < 0 ? errno : 0;
 }
 
@@ -1410,7 +1416,7 @@ int tm_source_open(tm_mapping *m, const char *path, int mode,
   info->workers = 1;
   memset(m, 0, sizeof *m);
   m->fd = -1;
-  int e = source_fd(path, mode, &fd, &isstdin);
+  int e = source_fd(path, mode, &fd, &isstdin, info);
   if (e != 0) return e;
   if (fstat(fd, &st) != 0) { e = errno; close(fd); return e; }
   if (S_ISDIR(st.st_mode)) { close(fd); return EISDIR; }
