@@ -73,7 +73,7 @@ $(BUILD)/tome: $(HOST_OBJ) $(BUILD)/libtome.a
 	  $(LUA_LIB) $(HOST_LIBS) $(LIBS)
 
 # C-level specs: one program per file under spec/c/
-$(BUILD)/spec_%: spec/c/%.c $(BUILD)/libtome.a
+$(BUILD)/spec_%: spec/c/%.c spec/c/harness.h $(BUILD)/libtome.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libtome.a $(LUA_LIB) $(LIBS)
 
 # the data generators for the demo and the benchmarks (scripts/gen_*.c)

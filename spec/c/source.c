@@ -26,41 +26,18 @@
 #include <unistd.h>
 
 #include "source.h"
+#include "harness.h"
 
 /* {====== helpers ====== */
 
-static uint64_t rng;        /* a test program: one seed, one thread */
-static int failures, checks;
-static char context[512];
+static char ctxbuf[512];
 static char dir[256];
-
-static uint64_t rnd(void) {  /* splitmix64 */
-  uint64_t z = (rng += UINT64_C(0x9e3779b97f4a7c15));
-  z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-  z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-  return z ^ (z >> 31);
-}
-static size_t below(size_t n) { return n ? (size_t)(rnd() % n) : 0; }
-
-static void fail(int line, const char *fmt, ...) {
-  va_list ap;
-  fprintf(stderr, "FAIL line %d [%s]: ", line, context);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  if (++failures >= 20) {
-    fprintf(stderr, "too many failures\n");
-    exit(1);
-  }
-}
-#define CHECK(c, ...) \
-  do { checks++; if (!(c)) fail(__LINE__, __VA_ARGS__); } while (0)
 
 static void setctx(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(context, sizeof context, fmt, ap);
+  vsnprintf(ctxbuf, sizeof ctxbuf, fmt, ap);
+  context = ctxbuf;
   va_end(ap);
 }
 
