@@ -7,7 +7,10 @@
 ** Input layout (all bytes are used; short inputs are padded with zeros):
 **   byte 0   bits 0-1: gsub replacement (0 a string from the input,
 **            1 a function, 2 a table, 3 "%2%1"); bits 2-4: gsub's limit
-**            n; bit 5: find's plain flag; bit 6: run gmatch to the end
+**            n; bit 5: find's plain flag; bit 6: run gmatch to the end;
+**            bit 7: every search analysed (as a pattern retargeted with
+**            tm_pat_subject: compiled items and fast paths even on
+**            subjects under 64 bytes)
 **   byte 1   init code (see init_for)
 **   byte 2   pattern length (capped by what is left)
 **   byte 3   replacement length (kind 0 only)
@@ -25,7 +28,8 @@
 /* The comparison, in Lua: returns nil, or a description of the
 ** difference. */
 static const char checker[] =
-  "local T = ...\n"
+  "local T0, A = ...\n"
+  "local TS = {[false] = T0, [true] = A}\n"
   "local function pk(ok, ...)\n"
   "  local r = {ok = ok, n = select('#', ...), ...}\n"
   "  if not ok and type(r[1]) == 'string' then\n"
@@ -49,8 +53,11 @@ static const char checker[] =
   "    return table.concat(out, ' | ')\n"
   "  end\n"
   "end\n"
-  "local GM = {[false] = {gm_all(string.gmatch, 4), gm_all(T.gmatch, 4)},\n"
-  "  [true] = {gm_all(string.gmatch, 1e9), gm_all(T.gmatch, 1e9)}}\n"
+  "local function gms(M)\n"
+  "  return {[false] = {gm_all(string.gmatch, 4), gm_all(M.gmatch, 4)},\n"
+  "    [true] = {gm_all(string.gmatch, 1e9), gm_all(M.gmatch, 1e9)}}\n"
+  "end\n"
+  "local GMS = {[false] = gms(T0), [true] = gms(A)}\n"
   "local function cmp(what, f, g, ...)\n"
   "  local a, b = pk(pcall(f, ...)), pk(pcall(g, ...))\n"
   "  if same(a, b) then return nil end\n"
@@ -59,7 +66,8 @@ static const char checker[] =
   "  return string.format('%s(%s)\\n  string: %s\\n  ours:   %s', what,\n"
   "    table.concat(t, ', ', 1, t.n), fmt(a), fmt(b))\n"
   "end\n"
-  "return function(s, p, init, plain, repl, n, all)\n"
+  "return function(s, p, init, plain, repl, n, all, analysed)\n"
+  "  local T, GM = TS[analysed], GMS[analysed]\n"
   "  return cmp('find', string.find, T.find, s, p, init, plain)\n"
   "    or cmp('match', string.match, T.match, s, p, init)\n"
   "    or cmp('gmatch', GM[all][1], GM[all][2], s, p, init)\n"
@@ -92,7 +100,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   if (luaL_loadbuffer(FL, checker, sizeof checker - 1, "=checker") != LUA_OK)
     abort();
   push_module(FL, 0, &fpool);
-  lua_call(FL, 1, 1);  /* stack: [1] = check */
+  push_module(FL, 2, &fpool);
+  lua_call(FL, 2, 1);  /* stack: [1] = check */
   if (luaL_loadbuffer(FL, repls, sizeof repls - 1, "=repls") != LUA_OK)
     abort();
   lua_call(FL, 0, 2);  /* [2] = function, [3] = table */
@@ -167,7 +176,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   push_limit(FL, (hdr[0] >> 2) & 7);
   lua_pushboolean(FL, hdr[0] & 64);
-  if (lua_pcall(FL, 7, 1, 0) != LUA_OK) {
+  lua_pushboolean(FL, hdr[0] & 128);
+  if (lua_pcall(FL, 8, 1, 0) != LUA_OK) {
     fprintf(stderr, "checker failed: %s\n", lua_tostring(FL, -1));
     abort();
   }

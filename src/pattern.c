@@ -43,6 +43,7 @@ static void pat_leave(tm_pat *ms) {
 #define FAST_NONE    1   /* try every position */
 #define FAST_PREFIX  2   /* a match holds pfx[0 .. pfxlen) at offset pfxoff */
 #define FAST_FIRST   3   /* a match starts with a byte in first[] */
+#define FAST_RUNLIT  4   /* a match is a run of first[] bytes, then pfx */
 
 /* subjects shorter than this are searched without analysing the pattern:
 ** the analysis would cost more than it saves */
@@ -165,12 +166,31 @@ static int set_has(const unsigned char *set, int c) {
   return (set[c >> 3] >> (c & 7)) & 1;
 }
 
-/* The compiled set of the class item at p, or NULL (see compile_sets). */
+/* The compiled set of the item at p, or NULL (see compile_items). */
 static const unsigned char *compiled(const tm_pat *ms, const char *p) {
   size_t off = (size_t)(p - ms->pat);
   if (ms->nsets == 0 || off >= TM_PAT_SETMAP || ms->setof[off] == 0)
     return NULL;
   return ms->sets[ms->setof[off] - 1];
+}
+
+/* The set that the next subject byte must be in for do_match(ms, s, p)
+** to have any chance, or NULL when there is no such set or when the call
+** might raise before failing (see compile_items).  The depth test: the
+** call and one nested call per capture mark before the item each take a
+** level, and do_match raises "pattern too complex" at level 0. */
+static const unsigned char *needed(const tm_pat *ms, const char *p) {
+  size_t off = (size_t)(p - ms->pat);
+  if (ms->nsets == 0 || off >= TM_PAT_SETMAP || ms->need[off] == 0 ||
+      ms->depth <= ms->needmarks[off])
+    return NULL;
+  return ms->sets[ms->need[off] - 1];
+}
+
+/* Whether s (in the subject or at its end) can begin what set requires. */
+static int can_start(const tm_pat *ms, const unsigned char *set,
+                     const char *s) {
+  return s < src_end(ms) && set_has(set, uchar(*s));
 }
 
 /* the subject byte at s (if any) against [p, ep) */
@@ -248,7 +268,7 @@ static const char *match_backref(tm_pat *ms, const char *s, int l) {
 static const char *max_expand(tm_pat *ms, const char *s, const char *p,
                               const char *ep) {
   size_t i = 0;
-  const unsigned char *set;
+  const unsigned char *set, *need;
   if (*p == '.')
     i = (size_t)(src_end(ms) - s);
   else if ((set = compiled(ms, p)) != NULL) {
@@ -259,10 +279,16 @@ static const char *max_expand(tm_pat *ms, const char *s, const char *p,
   else
     while (single(ms, s + i, p, ep))
       i++;
+  need = needed(ms, ep + 1);
   for (;;) {
-    const char *r = do_match(ms, s + i, ep + 1);
-    if (r != NULL)
-      return r;
+    /* the string library calls do_match here whatever the next byte;
+    ** skipping a call that fails at its first item, without raising,
+    ** changes nothing but the time */
+    if (need == NULL || can_start(ms, need, s + i)) {
+      const char *r = do_match(ms, s + i, ep + 1);
+      if (r != NULL)
+        return r;
+    }
     if (i == 0)
       return NULL;
     i--;
@@ -272,10 +298,13 @@ static const char *max_expand(tm_pat *ms, const char *s, const char *p,
 /* Lazy repetition: the shortest run first. */
 static const char *min_expand(tm_pat *ms, const char *s, const char *p,
                               const char *ep) {
+  const unsigned char *need = needed(ms, ep + 1);
   for (;;) {
-    const char *r = do_match(ms, s, ep + 1);
-    if (r != NULL)
-      return r;
+    if (need == NULL || can_start(ms, need, s)) {  /* see max_expand */
+      const char *r = do_match(ms, s, ep + 1);
+      if (r != NULL)
+        return r;
+    }
     if (!single(ms, s, p, ep))
       return NULL;
     s++;
@@ -314,7 +343,10 @@ static const char *close_capture(tm_pat *ms, const char *s, const char *p) {
 ** of lstrlib, done as a loop), 0 when *ps holds the final result. */
 static int match_item(tm_pat *ms, const char **ps, const char **pp) {
   const char *s = *ps, *p = *pp;
-  const char *ep = item_end(ms, p);
+  size_t off = (size_t)(p - ms->pat);
+  const char *ep = (ms->nsets != 0 && off < TM_PAT_SETMAP &&
+                    ms->ilen[off] != 0) ? p + ms->ilen[off]
+                                        : item_end(ms, p);
   int q = pat_byte(ms, ep);
   if (!single(ms, s, p, ep)) {
     if (q == '*' || q == '?' || q == '-') {  /* may match empty */
@@ -326,10 +358,13 @@ static int match_item(tm_pat *ms, const char **ps, const char **pp) {
   }
   switch (q) {
     case '?': {
-      const char *r = do_match(ms, s + 1, ep + 1);
-      if (r != NULL) {
-        *ps = r;
-        return 0;
+      const unsigned char *need = needed(ms, ep + 1);
+      if (need == NULL || can_start(ms, need, s + 1)) {  /* see max_expand */
+        const char *r = do_match(ms, s + 1, ep + 1);
+        if (r != NULL) {
+          *ps = r;
+          return 0;
+        }
       }
       *pp = ep + 1;
       return 1;
@@ -516,24 +551,94 @@ size_t tm_pat_required(const char *pat, size_t patlen, char *buf,
   return required(pat + anchor, pat + patlen, buf, cap);
 }
 
-/* Classes (%a, [%w_]...) as 256-bit sets, so that the matcher tests a
-** byte with one lookup instead of parsing the class each time.  Walks the
-** pattern item by item as do_match does, so every offset marked here is
-** one where do_match calls single() with the item's start.  Built when a
-** long search is analysed: with the ctype tables of the locale at that
-** time (the string library reads them at each test; a script that
-** changes the locale in a gsub replacement function would see the
-** difference).  Nothing here raises: the walk stops at anything
-** malformed. */
-static void compile_sets(tm_pat *ms) {
+/* {------ compiled items ------ */
+
+/* One step of the walk below: what do_match finds at a pattern offset. */
+enum { TOK_ITEM, TOK_MARK, TOK_OTHER };
+typedef struct token {
+  size_t off;
+  int kind;       /* TOK_ITEM: a single-character item; TOK_MARK: a capture
+                  ** mark that cannot raise; TOK_OTHER: anything else */
+  int q;          /* an item's quantifier byte (0 for none) */
+  int set;        /* an item's set, or -1 */
+} token;
+
+/* The set index of the item [p, ep): one compiled before for the same
+** item text, or a new one; -1 when the sets are all taken. */
+static int item_set(tm_pat *ms, const token *tk, int ntk, const char *p,
+                    const char *ep) {
+  unsigned char set[32];
+  int i, b;
+  size_t n = (size_t)(ep - p);
+  for (i = 0; i < ntk; i++)
+    if (tk[i].kind == TOK_ITEM && tk[i].set >= 0 &&
+        ms->ilen[tk[i].off] == n && memcmp(ms->pat + tk[i].off, p, n) == 0)
+      return tk[i].set;
+  memset(set, 0, sizeof set);
+  if ((b = literal_byte(p, ep)) >= 0)
+    set[b >> 3] = (unsigned char)(1u << (b & 7));
+  else
+    for (b = 0; b < 256; b++)
+      if (item_match(b, p, ep))
+        set[b >> 3] |= (unsigned char)(1u << (b & 7));
+  for (i = 0; i < ms->nsets; i++)
+    if (memcmp(ms->sets[i], set, sizeof set) == 0)
+      return i;
+  if (ms->nsets == TM_PAT_MAXSETS)
+    return -1;
+  memcpy(ms->sets[ms->nsets], set, sizeof set);
+  return ms->nsets++;
+}
+
+/* Walk the pattern item by item as do_match parses it, so that every
+** offset reached is one where do_match may be called (or single() with
+** an item's start), up to TM_PAT_SETMAP; the walk stops at anything
+** malformed.  For the items: a 256-bit set (one lookup instead of
+** parsing the class at each test) and the item's length (no class_end).
+** Built with the ctype tables of the locale at analysis time (the string
+** library reads them at each test; a script that changes the locale in
+** a gsub replacement function would see the difference).
+**
+** For every offset, "need": the set the next subject byte must be in
+** when do_match starts there -- when the first item that consumes a byte
+** is a single-character item that must match once (no quantifier, or
+** '+'), reached only through capture marks that cannot raise (at most
+** TM_PAT_MAXCAPTURES openings; closings of open captures: whether they
+** can raise depends only on the pattern, which has no alternatives).
+** do_match then fails at that item without raising when the byte is not
+** in the set, so the matcher's loops (max_expand, min_expand, '?') skip
+** such calls.  Nothing here raises. */
+static void compile_items(tm_pat *ms) {
   const char *p = ms->pat, *pe = pat_end(ms);
+  token tk[TM_PAT_SETMAP];
+  int ntk = 0, opened = 0, unclosed = 0, i, nset = -1, marks = 0;
   memset(ms->setof, 0, sizeof ms->setof);
+  memset(ms->ilen, 0, sizeof ms->ilen);
+  memset(ms->need, 0, sizeof ms->need);
   ms->nsets = 0;
-  while (p < pe && (size_t)(p - ms->pat) < TM_PAT_SETMAP &&
-         ms->nsets < TM_PAT_MAXSETS) {
+  while (p < pe && (size_t)(p - ms->pat) < TM_PAT_SETMAP) {
     const char *ep;
+    token *t = &tk[ntk++];
     int c = uchar(*p);
-    if (c == '(' || c == ')') {
+    t->off = (size_t)(p - ms->pat);
+    t->kind = TOK_OTHER;
+    t->set = -1;
+    if (c == '(') {
+      if (opened++ < TM_PAT_MAXCAPTURES)
+        t->kind = TOK_MARK;
+      if (pat_byte(ms, p + 1) == ')')
+        p += 2;  /* a position capture: opened and closed at once */
+      else {
+        unclosed++;
+        p++;
+      }
+      continue;
+    }
+    if (c == ')') {
+      if (unclosed > 0) {
+        t->kind = TOK_MARK;
+        unclosed--;
+      }
       p++;
       continue;
     }
@@ -558,27 +663,52 @@ static void compile_sets(tm_pat *ms) {
     }
     if ((ep = class_end(p, pe)) == NULL)
       break;
-    if (c == '[' || c == PCHAR_ESC) {
-      unsigned char *set = ms->sets[ms->nsets];
-      memset(set, 0, 32);
-      for (int b = 0; b < 256; b++)
-        if (item_match(b, p, ep))
-          set[b >> 3] |= (unsigned char)(1u << (b & 7));
-      ms->setof[p - ms->pat] = (unsigned char)++ms->nsets;
+    t->kind = TOK_ITEM;
+    t->q = pat_byte(ms, ep);
+    if (ep - p <= 255 && (t->set = item_set(ms, tk, ntk - 1, p, ep)) >= 0) {
+      ms->setof[t->off] = (unsigned char)(t->set + 1);
+      ms->ilen[t->off] = (unsigned char)(ep - p);
     }
     p = ep;
-    if (p < pe && *p != '\0' && strchr("*+?-", *p) != NULL)
+    if (t->q != 0 && strchr("*+?-", t->q) != NULL)
       p++;
   }
+  /* need, from the last token back: the first consuming item decides */
+  for (i = ntk - 1; i >= 0; i--) {
+    const token *t = &tk[i];
+    if (t->kind == TOK_ITEM && t->set >= 0 &&
+        (t->q == 0 || strchr("*?-", t->q) == NULL)) {
+      nset = t->set;
+      marks = 0;
+    }
+    else if (t->kind == TOK_MARK && nset >= 0 && marks < 255)
+      marks++;
+    else
+      nset = -1;
+    if (nset >= 0) {
+      ms->need[t->off] = (unsigned char)(nset + 1);
+      ms->needmarks[t->off] = (unsigned char)marks;
+    }
+  }
+}
+/* }------ */
+
+/* Any "%<digit>" in the pattern, even after "%%", counts as a
+** back-reference here. */
+static int has_backref(const tm_pat *ms) {
+  const char *q, *pe = pat_end(ms);
+  for (q = ms->pat; q + 1 < pe; q++)
+    if (*q == PCHAR_ESC && isdigit(uchar(q[1])))
+      return 1;
+  return 0;
 }
 
 /* Whether a failed attempt lets the search skip a run (see tm_pat_next):
 ** the pattern starts with a single-character item under '+', '*' or '-'
 ** and has no back-reference (then what follows the run succeeds or fails
-** by its position alone).  Any "%<digit>" in the pattern, even after
-** "%%", counts as a back-reference here. */
+** by its position alone). */
 static int run_skips(tm_pat *ms) {
-  const char *p = ms->pat, *pe = pat_end(ms), *ep, *q;
+  const char *p = ms->pat, *pe = pat_end(ms), *ep;
   int c;
   if (p >= pe)
     return 0;
@@ -591,9 +721,8 @@ static int run_skips(tm_pat *ms) {
   if ((ep = class_end(p, pe)) == NULL || ep >= pe || *ep == '\0' ||
       strchr("*+-", *ep) == NULL)
     return 0;
-  for (q = p; q + 1 < pe; q++)
-    if (*q == PCHAR_ESC && isdigit(uchar(q[1])))
-      return 0;
+  if (has_backref(ms))
+    return 0;
   ms->runep = ep;
   return 1;
 }
@@ -604,6 +733,66 @@ static void first_from_item(tm_pat *ms, const char *p, const char *ep) {
   for (c = 0; c < 256; c++)
     if (item_match(c, p, ep))
       ms->first[c >> 3] |= (unsigned char)(1u << (c & 7));
+}
+
+/* The pattern starts with the class item [p, ep) under the quantifier q
+** ('+', '*' or '-'), after capture openings and closings that cannot
+** raise (opened, unclosed: their counts); what follows may be a literal:
+** "%d+%.", "(%w+)=", "[%w_]*%(".  When the literal's first byte is not in
+** the class, a match can start only in the run of class bytes that ends
+** right where the literal lies (see candidate), so the literal is what
+** the search looks for.  Sets FAST_RUNLIT with the class in first[] and
+** the literal in pfx; 0 when the pattern has no such shape. */
+static int run_literal(tm_pat *ms, const char *p, const char *ep, int q,
+                       int opened, int unclosed) {
+  const char *pe = pat_end(ms), *r = ep + 1;
+  size_t n = 0;
+  while (r < pe && n < TM_PAT_PREFIX_MAX) {
+    const char *e2;
+    int c = uchar(*r), q2, b;
+    if (c == '(') {  /* marks consume nothing: the literal goes on */
+      if (opened++ == TM_PAT_MAXCAPTURES)
+        break;
+      if (pat_byte(ms, r + 1) == ')')
+        r += 2;
+      else {
+        unclosed++;
+        r++;
+      }
+      continue;
+    }
+    if (c == ')') {
+      if (unclosed-- == 0)
+        break;
+      r++;
+      continue;
+    }
+    if (c == '$' && r + 1 == pe)
+      break;
+    if (c == PCHAR_ESC) {
+      int d = pat_byte(ms, r + 1);
+      if (d == 'b' || d == 'f' || (d >= '0' && d <= '9'))
+        break;
+    }
+    if ((e2 = class_end(r, pe)) == NULL || (b = literal_byte(r, e2)) < 0)
+      break;
+    q2 = pat_byte(ms, e2);
+    if (q2 == '*' || q2 == '?' || q2 == '-')
+      break;  /* may match empty */
+    ms->pfx[n++] = (char)b;
+    if (q2 == '+')
+      break;  /* once for sure, then who knows */
+    r = e2;
+  }
+  if (n == 0)
+    return 0;
+  first_from_item(ms, p, ep);
+  if (set_has(ms->first, uchar(ms->pfx[0])))
+    return 0;  /* the run could swallow the literal */
+  ms->pfxlen = n;
+  ms->runq = q;
+  ms->fast = FAST_RUNLIT;
+  return 1;
 }
 
 /* Look at the start of the pattern for what every match must hold at a
@@ -661,9 +850,12 @@ static void analyse(tm_pat *ms) {
     if ((ep = class_end(p, pe)) == NULL)
       break;
     q = pat_byte(ms, ep);
+    b = literal_byte(p, ep);
+    if (k == 0 && b < 0 && *p != '.' && (q == '*' || q == '+' || q == '-') &&
+        run_literal(ms, p, ep, q, opened, unclosed))
+      break;
     if (q == '*' || q == '?' || q == '-')
       break;  /* may match empty */
-    b = literal_byte(p, ep);
     if (b >= 0) {
       if (ms->pfxlen == 0)
         ms->pfxoff = k;
@@ -680,11 +872,14 @@ static void analyse(tm_pat *ms) {
     k++;
     p = ep;
   }
-  if (ms->pfxlen > 0)
+  if (ms->fast == FAST_RUNLIT)
+    ;  /* the literal is searched for already */
+  else if (ms->pfxlen > 0)
     ms->fast = FAST_PREFIX;
   else
     ms->reqlen = required(ms->pat, pat_end(ms), ms->req, TM_PAT_PREFIX_MAX);
-  compile_sets(ms);
+  compile_items(ms);
+  ms->litskip = ms->fast == FAST_RUNLIT && !has_backref(ms);
   ms->runskip = run_skips(ms);
 }
 
@@ -743,6 +938,29 @@ static size_t candidate(tm_pat *ms, size_t pos) {
       hit = seek_literal(ms, pos + at, ms->pfx, ms->pfxlen);
       return hit != TM_PAT_NONE ? hit - at : n + 1;
     }
+    case FAST_RUNLIT:
+      /* A match starting at q runs over class bytes to some j, where the
+      ** literal must lie; the literal's first byte is not in the class,
+      ** so j is the end of the run from q.  For the first occurrence j
+      ** at or after pos, the first possible start is the start of the
+      ** run ending at j (not before pos); every position before it either
+      ** starts no run of the class or starts one that ends where the
+      ** literal is not.  With '+' the run is not empty. */
+      for (size_t at = pos;;) {
+        size_t j, q;
+        if (ms->pfxlen > n - at)
+          return n + 1;
+        if ((j = seek_literal(ms, at, ms->pfx, ms->pfxlen)) == TM_PAT_NONE)
+          return n + 1;
+        q = j;
+        while (q > pos && set_has(ms->first, uchar(s[q - 1])))
+          q--;
+        if (q < j || ms->runq != '+') {
+          ms->litat = j;
+          return q;
+        }
+        at = j + 1;
+      }
     case FAST_FIRST:
       for (;;) {  /* up to the next mark at a time, to report progress */
         size_t lim = ms->passed != NULL && ms->mark < n ? ms->mark : n;
@@ -777,6 +995,8 @@ void tm_pat_init(tm_pat *ms, lua_State *L, const char *src, size_t srclen,
   ms->passed = NULL;
   ms->mark = 0;
   ms->runskip = 0;
+  ms->litskip = 0;
+  ms->reuse = 0;
   ms->nsets = 0;
   ms->level = 0;
   ms->depth = TM_PAT_MAXCCALLS;
@@ -791,6 +1011,7 @@ void tm_pat_subject(tm_pat *ms, const char *src, size_t srclen) {
   ms->srclen = srclen;
   ms->level = 0;
   ms->reqnext = TM_PAT_NONE;  /* the only subject-dependent fact kept */
+  ms->reuse = 1;
 }
 
 int tm_pat_match_at(tm_pat *ms, size_t pos, size_t *end) {
@@ -809,6 +1030,8 @@ int tm_pat_next(tm_pat *ms, size_t from, size_t last, size_t *start,
   size_t pos = from, n = ms->srclen;
   if (from > n)
     return 0;
+  if (ms->fast == FAST_UNKNOWN && (ms->reuse || n - from >= ANALYSE_MIN))
+    analyse(ms);
   if (ms->anchor) {
     if (tm_pat_match_at(ms, from, end) && *end != last) {
       *start = from;
@@ -816,8 +1039,6 @@ int tm_pat_next(tm_pat *ms, size_t from, size_t last, size_t *start,
     }
     return 0;
   }
-  if (ms->fast == FAST_UNKNOWN && n - from >= ANALYSE_MIN)
-    analyse(ms);
   for (;;) {
     if (ms->fast > FAST_NONE && (pos = candidate(ms, pos)) > n)
       return 0;
@@ -830,6 +1051,13 @@ int tm_pat_next(tm_pat *ms, size_t from, size_t last, size_t *start,
         return 1;
       }
     }
+    else if (ms->litskip) {
+      /* Failing at pos, the attempt tried the rest of the pattern at the
+      ** literal (and with '-' or '*' before it); a start in (pos, litat]
+      ** would run to the same literal and fail the same way, there being
+      ** no back-reference to make the outcome depend on the start. */
+      pos = ms->litat;
+    }
     else if (ms->runskip) {
       /* The pattern is c+R, c*R or c-R.  Failing at pos, it tried R at
       ** every position from pos (+1 for c+) to the end r of the run of
@@ -838,8 +1066,13 @@ int tm_pat_next(tm_pat *ms, size_t from, size_t last, size_t *start,
       ** position only (no back-reference), so they all fail too.  The
       ** item cannot raise: do_match parsed it at pos. */
       size_t r = pos;
-      while (single(ms, ms->src + r, ms->pat, ms->runep))
-        r++;
+      const unsigned char *set = compiled(ms, ms->pat);
+      if (set != NULL)
+        while (r < n && set_has(set, uchar(ms->src[r])))
+          r++;
+      else
+        while (single(ms, ms->src + r, ms->pat, ms->runep))
+          r++;
       pos = r;
     }
     if (pos++ == n)

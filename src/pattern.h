@@ -66,8 +66,9 @@
 
 /* longest literal kept for the memchr/memmem fast paths */
 #define TM_PAT_PREFIX_MAX 32
-/* classes (%d, [a-z]...) compiled to bit sets for long searches: at most
-** this many, at pattern offsets below TM_PAT_SETMAP */
+/* single-character items (%d, [a-z], 'x', '.') compiled to bit sets for
+** long or repeated searches: at most this many distinct sets, for items
+** at pattern offsets below TM_PAT_SETMAP */
 #define TM_PAT_MAXSETS 16
 #define TM_PAT_SETMAP 64
 /* a long search calls passed() at least this often (bytes) */
@@ -124,10 +125,16 @@ typedef struct tm_pat {
   char req[TM_PAT_PREFIX_MAX];        /* literal inside every match */
   size_t reqnext;                     /* where it occurs next, if known */
   size_t mark;                        /* next passed() call at this pos */
-  int runskip;                        /* see tm_pat_next in pattern.c */
+  int runskip, litskip;               /* see tm_pat_next in pattern.c */
+  int runq;                           /* quantifier of the leading run */
+  size_t litat;                       /* where candidate() found pfx */
   const char *runep;                  /* end of the leading item */
-  int nsets;                          /* compiled classes, see analyse */
-  unsigned char setof[TM_PAT_SETMAP]; /* pattern offset -> 1 + set */
+  int reuse;                          /* retargeted: always analyse */
+  int nsets;                          /* compiled items, see compile_items */
+  unsigned char setof[TM_PAT_SETMAP]; /* item offset -> 1 + set */
+  unsigned char ilen[TM_PAT_SETMAP];  /* item offset -> item length */
+  unsigned char need[TM_PAT_SETMAP];  /* offset -> 1 + set of next byte */
+  unsigned char needmarks[TM_PAT_SETMAP]; /* captures passed before it */
   unsigned char sets[TM_PAT_MAXSETS][32];
 } tm_pat;
 
@@ -140,7 +147,9 @@ void tm_pat_init(tm_pat *ms, lua_State *L, const char *src, size_t srclen,
 
 /* Point ms at another subject, keeping the analysis of the pattern (its
 ** fast paths): for matching one pattern against many lines, where a
-** tm_pat_init per line would analyse the pattern again each time. */
+** tm_pat_init per line would analyse the pattern again each time.  A
+** retargeted pattern is analysed at its first search whatever the
+** subject's length (a one-off search of a short subject is not). */
 void tm_pat_subject(tm_pat *ms, const char *src, size_t srclen);
 
 /* The first match starting at or after init (0-based, init <= srclen):

@@ -93,9 +93,9 @@ static char *guarded_map(lua_State *L, pool *pl, size_t len) {
   return m;
 }
 
-/* Push a box holding a copy of s[0..len) and return the copy.  mode 0:
-** malloc(len) (ASan sees any byte past it); mode 1: the copy ends exactly
-** where a PROT_NONE page begins. */
+/* Push a box holding a copy of s[0..len) and return the copy.  mode 0
+** (bit 0 clear): malloc(len) (ASan sees any byte past it); mode 1: the
+** copy ends exactly where a PROT_NONE page begins. */
 static const char *box_copy(lua_State *L, int mode, const char *s,
                             size_t len) {
   pool *pl = lua_touserdata(L, lua_upvalueindex(2));
@@ -105,7 +105,7 @@ static const char *box_copy(lua_State *L, int mode, const char *s,
   b->maplen = 0;
   b->pool = pl;
   luaL_setmetatable(L, BOX);
-  if (mode == 0) {
+  if ((mode & 1) == 0) {
     b->mem = malloc(len > 0 ? len : 1);
     if (b->mem == NULL)
       luaL_error(L, "out of memory");
@@ -129,6 +129,10 @@ static const char *box_copy(lua_State *L, int mode, const char *s,
 /* {====== the test module: string.* semantics over our engine ====== */
 
 #define MODE(L) ((int)lua_tointeger(L, lua_upvalueindex(1)))
+/* mode bit 1: the search is analysed (and its fast paths and compiled
+** items used) whatever the subject's length, as for a pattern retargeted
+** with tm_pat_subject; without it, subjects under 64 bytes are not */
+#define ANALYSED(L) ((MODE(L) & 2) != 0)
 
 static int find_aux(lua_State *L, int find) {
   size_t ls, lp, init, b, e;
@@ -156,6 +160,8 @@ static int find_aux(lua_State *L, int find) {
   else {
     tm_pat ms;
     tm_pat_init(&ms, L, s, ls, p, lp, 1);
+    if (ANALYSED(L))
+      tm_pat_subject(&ms, s, ls);
     if (tm_pat_find(&ms, init, &b, &e)) {
       int n = 0;
       if (find) {
@@ -204,6 +210,8 @@ static int t_gmatch(lua_State *L) {
   s = box_copy(L, MODE(L), s0, ls);
   p = box_copy(L, MODE(L), p0, lp);
   tm_pat_init(&g->ms, L, s, ls, p, lp, 0);
+  if (ANALYSED(L))
+    tm_pat_subject(&g->ms, s, ls);
   g->pos = init;
   g->last = TM_PAT_NONE;
   lua_pushcclosure(L, gmatch_step, 3);  /* the state and both boxes */
@@ -228,6 +236,8 @@ static int t_gsub(lua_State *L) {
   p = box_copy(L, MODE(L), p0, lp);
   luaL_buffinit(L, &buf);
   tm_pat_init(&ms, L, s, ls, p, lp, 1);
+  if (ANALYSED(L))
+    tm_pat_subject(&ms, s, ls);
   while (n < max_n && tm_pat_next(&ms, pos, last, &b, &e)) {
     luaL_addlstring(&buf, s + pos, b - pos);
     n++;
@@ -349,12 +359,14 @@ static int c_checks(void) {
 /* {====== the driver (Lua) ====== */
 
 static const char driver[] =
-  "-- the differential driver: T (malloc'd copies), Q (page-end copies)\n"
-  "local T, Q, seed, ncases = ...\n"
+  "-- the differential driver: T (malloc'd copies), Q (page-end copies),\n"
+  "-- A (malloc'd copies, every search analysed: compiled items, fast\n"
+  "-- paths even on short subjects)\n"
+  "local T, Q, seed, ncases, A = ...\n"
   "math.randomseed(seed)\n"
   "local R = math.random\n"
   "local fails, compared = 0, 0\n"
-  "local MODS = {T, Q}\n"
+  "local MODS = {T, Q, A}\n"
   "\n"
   "local function pk(ok, ...)\n"
   "  local r = {ok = ok, n = select(\"#\", ...), ...}\n"
@@ -461,7 +473,8 @@ static const char driver[] =
   "  \"THE (quick) fox\", \"f(a(b)c)d)\", \"a\\0b\\0c\", \"a.b-c%d[e]f^g$h\",\n"
   "  \"one two  three\", \"[[x]] ]]\", \"\\0\", \"aXbXc\", \"0x1F 0XzZ 123abc\",\n"
   "  \"\\t\\n\\r\\v\\f !~\\127\\128\\255\", \"abcabcabc\", \"((()))\", \"))((\",\n"
-  "  \"alo alo\", \"x==y, z==x\", \"foxfox\"}\n"
+  "  \"alo alo\", \"x==y, z==x\", \"foxfox\", \"1.22.333.4 GET 10.0.0.1x 5.\",\n"
+  "  \"a=b cc=dd e= =f\", \"f(x) g_1(y) (z)\", \"12..3...4.\", \"ab  cd  \"}\n"
   "local PATTERNS = {\n"
   "  -- literals, '.', anchors\n"
   "  \"\", \"a\", \"aa\", \"x\", \"o w\", \".\", \"..\", \"^a\", \"^h\", \"a$\", \"c$\", \"^$\", \"$\",\n"
@@ -491,6 +504,10 @@ static const char driver[] =
   "  -- literals after fixed-width items, literals inside (fast paths)\n"
   "  \"a.c\", \"l.o w\", \"b%zc\", \"x = %d+\", \"a%.b\", \"e.l\", \"%a?fox\", \".-fox\",\n"
   "  \"(%a)(%a)x\", \"%s%a+%s\", \"%d%d%d\",\n"
+  "  -- a run of a class, then a literal (the search looks for the literal)\n"
+  "  \"%d+%.%d+%.%d+%.%d+\", \"(%d+)%.(%d+)\", \"%d*%.\", \"%d-%.\", \"%a+=\",\n"
+  "  \"(%w+)=(%w*)\", \"[%w_]*%(\", \"%a-x\", \"%S+ \", \"[^%s]*  \", \"%l+()o\",\n"
+  "  \"%d+%.+\", \"%a+(%a)\", \"(%a+)%1\", \"%d+a*b\", \"%x+0\", \"[ab]+a\",\n"
   "}\n"
   "local MALFORMED = {\n"
   "  \"%\", \"a%\", \"[a\", \"[^\", \"[\", \"[%\", \"[%]\", \"[a-\", \"[^]\", \"[]\", \"%f\", \"%fa\",\n"
@@ -508,6 +525,10 @@ static const char driver[] =
   "  string.rep(\".-\", 210) .. \"xy\", string.rep(\"(.)\", 40) .. \"xy\", \"%1xy\",\n"
   "  \")xy\", \"[axy\", \"%bxy\", \"%fxy\", \"%f[xy\", \"(.)%2xy\", \"(x)%1y\",\n"
   "  string.rep(\"c-\", 140) .. \"xy\", string.rep(\"(.-)\", 80) .. \"xy\",\n"
+  "  -- raising in the rest of the pattern after a repetition (the matcher\n"
+  "  -- must not skip the call because the next byte is not an x)\n"
+  "  \"a*\" .. string.rep(\"(\", 33) .. \"xy\", \"a-\" .. string.rep(\"()\", 33) .. \"xy\",\n"
+  "  \"a?\" .. string.rep(\"(\", 33) .. \"xy\", \"a*)xy\", \"a-)xy\", \"a?)xy\", \"(a*))xy\",\n"
   "}\n"
   "\n"
   "local function hand_written()\n"
@@ -734,7 +755,8 @@ int main(int argc, char **argv) {
   push_module(L, 1, &pl);
   lua_pushinteger(L, (lua_Integer)seed);
   lua_pushinteger(L, ncases);
-  if (lua_pcall(L, 4, 1, 0) != LUA_OK) {
+  push_module(L, 2, &pl);
+  if (lua_pcall(L, 5, 1, 0) != LUA_OK) {
     printf("driver error: %s\n", lua_tostring(L, -1));
     return 1;
   }
