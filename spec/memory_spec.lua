@@ -111,6 +111,13 @@ local METHODS = {
       return tome.parallel(path, function(v) return v:count("\n") end,
         { workers = 2, reduce = function(a, b) return a + b end })
     end, N },
+  -- the chunks are cut in this state (its tuning): with opts.quote the
+  -- cut counts quotes behind each separator it finds
+  { "parallel, CSV cut", function(m)
+      return tome.parallel(m, function(v) return v:count("\n") end,
+        { workers = 2, chunks = 16, quote = '"',
+          reduce = function(a, b) return a + b end })
+    end, N },
 }
 
 describe("memory", function()

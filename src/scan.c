@@ -422,20 +422,24 @@ void tm_src_steps(tm_src *s, size_t step,
 }
 
 /* A window of memory: up to the end of pos's step (or further when more
-** is needed); the steps wholly behind pos are released. */
+** is needed); the steps wholly behind pos are released.  A cursor sent
+** back (tome.parallel's CSV cut counts quotes behind the separator it
+** found) releases again from where it went back to, not only beyond the
+** furthest point it had reached. */
 static const char *mem_step(tm_src *s, size_t pos, size_t need,
                             size_t *avail) {
   size_t rest = s->len - pos, wend = (pos / s->step + 1) * s->step - pos;
-  size_t n = wend < rest ? wend : rest;
+  size_t n = wend < rest ? wend : rest, base = pos / s->step * s->step;
   if (need > n) {  /* to the end of the step that holds pos + need */
     size_t far = need < rest ? need : rest;
     n = (pos + far + s->step - 1) / s->step * s->step - pos;
     if (n > rest) n = rest;
   }
-  if (s->release != NULL && pos / s->step * s->step > s->released) {
-    size_t upto = pos / s->step * s->step;
-    s->release(s, s->released, upto);
-    s->released = upto;
+  if (s->release != NULL && base > s->released) {
+    s->release(s, s->released, base);
+    s->released = base;
+  } else if (base < s->released) {
+    s->released = base;
   }
   *avail = n;
   return s->mem + pos;
