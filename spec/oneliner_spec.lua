@@ -352,6 +352,14 @@ describe("one-liners", function()
       { "-p", 'if line:find"zz" then line = "x" end', 'if (line):find"zz" then line = "x" end' },
       { "-p", 'if line:find"404" then line = line:upper() end',
         'if (line):find"404" then line = line:upper() end' },
+      -- literals with escapes: their values, as Lua reads them
+      { "-n", 'if line:find("\\" 5%d%d ") then n = (n or 0) + 1 end',
+        'if (line):find("\\" 5%d%d ") then n = (n or 0) + 1 end',
+        "--end 'print(n, NR)'" },
+      { "-n", 'line:find("\\x47ET /", 1, true)', '(line):find("\\x47ET /", 1, true)' },
+      { "-n", 'line:find("\\71ET")', '(line):find("\\71ET")' },
+      { "-n", 'line:find"\\""', '(line):find"\\""' },
+      { "-n", 'line:find("G\\z  ET")', '(line):find("G\\z  ET")' },
     }
     it("skips records without the literal and counts them all", function()
       local log = H.tmpfile(make_log(H.rng("prefilter"), 3000) .. "last GET line")

@@ -421,15 +421,26 @@ static const char *ol_word(const char *p, const char *w) {
   return p + n;
 }
 
-/* A short string literal without escapes at p: its text. */
-static const char *ol_strlit(const char *p, const char **lit, size_t *len) {
+/* A short string literal on one line at p: its text between the quotes
+** (*esc: it has escapes, its value is for Lua to say: ol_filter_of).
+** '\z' and an escaped line break are not taken. */
+static const char *ol_strlit(const char *p, const char **lit, size_t *len,
+                             int *esc) {
   char q = *p;
   const char *e;
   if (q != '"' && q != '\'')
     return NULL;
-  for (e = p + 1; *e && *e != q; e++)
-    if (*e == '\\' || *e == '\n')
+  *esc = 0;
+  for (e = p + 1; *e && *e != q; e++) {
+    if (*e == '\n')
       return NULL;
+    if (*e == '\\') {
+      if (e[1] == '\0' || e[1] == '\n' || e[1] == '\r' || e[1] == 'z')
+        return NULL;
+      *esc = 1;
+      e++;  /* the escaped character is never the closing quote */
+    }
+  }
   if (*e != q)
     return NULL;
   *lit = p + 1;
@@ -441,7 +452,7 @@ static const char *ol_strlit(const char *p, const char **lit, size_t *len) {
 ** the end of the call, with the literal (or pattern) and whether it is
 ** searched plainly. */
 static const char *ol_search(const char *p, const char **lit, size_t *len,
-                             int *plain) {
+                             int *plain, int *esc) {
   int find;
   p = ol_skipspace(p);
   if ((p = ol_word(p, "line")) == NULL)
@@ -461,8 +472,8 @@ static const char *ol_search(const char *p, const char **lit, size_t *len,
   p = ol_skipspace(p);
   *plain = 0;
   if (*p != '(')
-    return ol_strlit(p, lit, len);
-  if ((p = ol_strlit(ol_skipspace(p + 1), lit, len)) == NULL)
+    return ol_strlit(p, lit, len, esc);
+  if ((p = ol_strlit(ol_skipspace(p + 1), lit, len, esc)) == NULL)
     return NULL;
   p = ol_skipspace(p);
   if (find && *p == ',') {               /* , 1 [, true] */
@@ -494,12 +505,12 @@ static size_t ol_filter_of(lua_State *L, const char *text, int expr,
                            char *lit) {
   const char *p = ol_skipspace(text), *pat, *e;
   size_t lp, n;
-  int plain, ok;
+  int plain, ok, esc;
   if (!expr) {                           /* if SEARCH then BODY end */
     const char *t, *body;
     if ((p = ol_word(p, "if")) == NULL)
       return 0;
-    if ((p = ol_search(p, &pat, &lp, &plain)) == NULL)
+    if ((p = ol_search(p, &pat, &lp, &plain, &esc)) == NULL)
       return 0;
     if ((t = ol_word(ol_skipspace(p), "then")) == NULL)
       return 0;
@@ -518,16 +529,34 @@ static size_t ol_filter_of(lua_State *L, const char *text, int expr,
     if (!ok)
       return 0;
   } else {
-    if ((e = ol_search(p, &pat, &lp, &plain)) == NULL || !ol_rest_empty(e))
+    if ((e = ol_search(p, &pat, &lp, &plain, &esc)) == NULL ||
+        !ol_rest_empty(e))
       return 0;
   }
-  if (plain || tm_pat_isplain(pat, lp)) {
-    if (lp == 0 || lp > TM_PAT_PREFIX_MAX)
+  if (esc) {  /* the literal's value, as Lua reads it ("\" 5%d%d ") */
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "return ");
+    luaL_addlstring(&b, pat - 1, lp + 2);  /* with its quotes */
+    luaL_pushresult(&b);
+    ok = luaL_loadbuffer(L, lua_tostring(L, -1), lua_rawlen(L, -1),
+                         "=literal") == LUA_OK &&
+         lua_pcall(L, 0, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING;
+    if (!ok) {
+      lua_pop(L, 2);
       return 0;
+    }
+    pat = lua_tolstring(L, -1, &lp);
+  }
+  if (!plain && !tm_pat_isplain(pat, lp))
+    n = tm_pat_required(pat, lp, lit, TM_PAT_PREFIX_MAX);
+  else if (lp > 0 && lp <= TM_PAT_PREFIX_MAX) {
     memcpy(lit, pat, lp);
-    return lp;
-  }
-  n = tm_pat_required(pat, lp, lit, TM_PAT_PREFIX_MAX);
+    n = lp;
+  } else
+    n = 0;
+  if (esc)
+    lua_pop(L, 2);  /* the value and the text it was read from */
   return n;
 }
 /* }====== */
