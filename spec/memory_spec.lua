@@ -39,17 +39,44 @@ local function sparse(lines)
   return p
 end
 
--- run fn, sampling RssFile when it calls peek() and once after it; the
+-- the process's peak resident set (VmHWM), reset first where the kernel
+-- lets /proc/self/clear_refs do it (writing 5): one-shot methods (count,
+-- rfind...) release what they walked before they return, so only the
+-- peak shows what they held
+local function status(field)
+  local f = io.open("/proc/self/status")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  local kb = s:match(field .. ":%s*(%d+)")
+  return kb and tonumber(kb) * 1024
+end
+local function reset_peak()
+  local f = io.open("/proc/self/clear_refs", "w")
+  if not f then return false end
+  local ok = f:write("5")
+  ok = f:close() and ok
+  return ok and true or false
+end
+
+-- run fn, sampling RssFile when it calls peek() and once after it, and
+-- the peak of the whole resident set over it where it can be reset; the
 -- growth over the value before it ran
 local function growth(fn)
   collectgarbage()
+  local peak = reset_peak()
   local before, top = rss_file(), 0
+  local rss0 = status("VmRSS")
   local function peek()
     local now = rss_file()
     if now - before > top then top = now - before end
   end
   local result = fn(peek)
   peek()
+  if peak and rss0 then
+    local hwm = status("VmHWM")
+    if hwm and hwm - rss0 > top then top = hwm - rss0 end
+  end
   return top, result
 end
 
@@ -73,6 +100,9 @@ local METHODS = {
   { "grep pattern",
     function(m, peek) return each(m:grep('" 5%d%d ', false), peek) end, N },
   { "find pattern", function(m) return m:find("zz%dqx") end, nil },
+  { "rfind", function(m) return m:rfind("zz7qx") end, nil },
+  { "rfind of the last line", function(m) return m:rfind("\n", -2) end,
+    SIZE - 1024 * 1024 },
   { "match", function(m) return m:match('(%d)qq"\n$') end, "7" },
   { "gmatch", function(m, peek) return each(m:gmatch(IP), peek) end, N },
   { "gsub to a writer", function(m)

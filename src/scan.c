@@ -534,11 +534,32 @@ const char *tm_src_get(tm_src *s, size_t pos, size_t need, size_t *avail) {
   return s->buf;
 }
 
+/* Backward over memory in steps: a window from the start of the step
+** that holds end - need up to end.  wpos + wlen keeps the top of what
+** the backward walk may hold; the steps wholly above end's are released
+** as the walk passes below them. */
+static const char *mem_step_back(tm_src *s, size_t end, size_t need,
+                                 size_t *avail) {
+  size_t lo = need < end ? end - need : 0, ns = lo / s->step * s->step;
+  size_t above = (end + s->step - 1) / s->step * s->step;
+  size_t hi = s->wpos + s->wlen;
+  if (s->release != NULL && hi > above) {
+    s->release(s, above, hi);
+    hi = above;
+  }
+  if (end > hi) hi = end;
+  s->wpos = ns;
+  s->wlen = hi - ns;
+  *avail = end - ns;
+  return s->mem + ns;
+}
+
 const char *tm_src_get_back(tm_src *s, size_t end, size_t need,
                             size_t *avail) {
   size_t ns;
   if (end > s->len) { src_fail(s, EINVAL); return NULL; }
   if (end == 0) { *avail = 0; return empty_range; }
+  if (s->fd < 0 && s->step > 0) return mem_step_back(s, end, need, avail);
   if (s->fd < 0) { *avail = end; return s->mem; }
   if (need > end) need = end;
   if (need == 0) need = 1;

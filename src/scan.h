@@ -116,7 +116,9 @@ const char *tm_src_get(tm_src *s, size_t pos, size_t need, size_t *avail);
 ** and holds at least min(need, end) bytes before it; returns a pointer to
 ** byte end - *avail (over memory: *avail = end, the pointer is mem).
 ** end == 0 gives a non-NULL pointer with *avail 0.  Used for backward
-** search; a new window is [end - min(cap, end), end). */
+** search; a new window is [end - min(cap, end), end) (over the mapping in
+** steps: from the start of the step holding end - need, releasing the
+** steps above end that the previous window reached). */
 const char *tm_src_get_back(tm_src *s, size_t end, size_t need,
                             size_t *avail);
 
