@@ -166,22 +166,6 @@ static long_subj *ls_new(lua_State *L) {
 ** find (with a pattern) and match
 ** ===================================================================== */
 
-/* Search and push the results (runs under the caller's guard). */
-static int find_push(lua_State *L, tm_pat *ms, size_t init, int find) {
-  size_t b, e;
-  int n = 0;
-  if (!tm_pat_find(ms, init, &b, &e)) {
-    luaL_pushfail(L);
-    return 1;
-  }
-  if (find) {
-    lua_pushinteger(L, (lua_Integer)b + 1);
-    lua_pushinteger(L, (lua_Integer)e);
-    n = 2;
-  }
-  return n + tm_pat_push_captures(ms, b, e, !find);
-}
-
 /* string.find (find = 1, plain searches were done by the caller) and
 ** string.match (find = 0) on the map or view at 1. */
 static int find_aux(lua_State *L, int find) {
@@ -204,7 +188,7 @@ static int find_aux(lua_State *L, int find) {
   watch_subject(&ms, &cx, L, 1, &g, r.len);
   if (ls != NULL) ls_setup(L, ls, &r, &ms, &cx);
   if (!tm_guard_enter(&g)) return tm_l_fault(L, r.map);
-  n = find_push(L, &ms, init, find);
+  n = tm_pat_push_find(&ms, init, find);
   tm_guard_leave(&g);
   if (ls != NULL) {
     ls_done(ls);

@@ -863,7 +863,7 @@ static tm_pat *ol_pattern(lua_State *L, int pidx, const char *src,
 
 /* string.find (find = 1) and string.match (find = 0). */
 static int ol_sfind_aux(lua_State *L, int find) {
-  size_t ls, lp, b, e;
+  size_t ls, lp;
   const char *s = luaL_checklstring(L, 1, &ls);
   const char *p = luaL_checklstring(L, 2, &lp);
   size_t init = tm_pat_posrelat(luaL_optinteger(L, 3, 1), ls);
@@ -883,15 +883,7 @@ static int ol_sfind_aux(lua_State *L, int find) {
     return 2;
   }
   ms = ol_pattern(L, 2, s, ls, 1);
-  if (!tm_pat_find(ms, init, &b, &e)) {
-    luaL_pushfail(L);
-    return 1;
-  }
-  if (find) {
-    lua_pushinteger(L, (lua_Integer)b + 1);
-    lua_pushinteger(L, (lua_Integer)e);
-  }
-  return 2 * find + tm_pat_push_captures(ms, b, e, !find);
+  return tm_pat_push_find(ms, init, find);
 }
 
 static int ol_sfind(lua_State *L) {

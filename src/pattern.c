@@ -1135,6 +1135,19 @@ int tm_pat_push_captures(tm_pat *ms, size_t start, size_t end, int whole) {
   return n;
 }
 
+int tm_pat_push_find(tm_pat *ms, size_t init, int find) {
+  size_t b, e;
+  if (!tm_pat_find(ms, init, &b, &e)) {
+    luaL_pushfail(ms->L);
+    return 1;
+  }
+  if (find) {
+    lua_pushinteger(ms->L, (lua_Integer)b + 1);
+    lua_pushinteger(ms->L, (lua_Integer)e);
+  }
+  return 2 * find + tm_pat_push_captures(ms, b, e, !find);
+}
+
 /* A replacement string: '%' followed by a digit stands for a capture
 ** (%0 the whole match), "%%" for '%'; anything else after '%' raises. */
 static void add_string_repl(tm_pat *ms, luaL_Buffer *b, size_t s, size_t e,

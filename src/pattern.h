@@ -174,6 +174,11 @@ int tm_pat_match_at(tm_pat *ms, size_t pos, size_t *end);
 ** the number of values pushed; raises "unfinished capture".  Call it only
 ** while ms->src is valid (the map is open). */
 int tm_pat_push_captures(tm_pat *ms, size_t start, size_t end, int whole);
+/* string.find (find = 1: start, end, captures) or string.match (find =
+** 0: captures or the whole match) from range position init: pushes the
+** results, or fail when there is no match; returns how many.  Same
+** conditions as tm_pat_push_captures. */
+int tm_pat_push_find(tm_pat *ms, size_t init, int find);
 
 /* gsub's replacement for the match [start, end) into b, the value at
 ** stack index ridx being a string, number, table or function (the caller
