@@ -91,6 +91,8 @@ TEST_PKGS := lua-busted lua-check tmux luarocks clang libclang-rt-14-dev \
              debhelper build-essential lintian
 # the writer specs trace system calls (0600 from the open call, directory fsync)
 TEST_PKGS += strace
+# and copy ACLs (setfacl, getfacl)
+TEST_PKGS += acl
 # lua-cjson: -F json and v:jsonl need it at run time; python3: the CSV and
 # JSON differential specs
 DEB_PKGS += lua-cjson

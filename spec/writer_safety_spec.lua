@@ -461,6 +461,51 @@ describe("tome.output: what the new file gets", function()
     assert.equal("65534:65534 664", stat(nd .. "/roots", "%u:%g %a"))
   end)
 
+  it("keeps an existing file's ACL, as sed -i does", function()
+    if not need_root() then return end
+    local d = tmpdir()
+    local p = d .. "/acl"
+    writefile(p, "old")
+    -- the owning group may only read; nobody (a named user) may write:
+    -- the mode's group bits show the mask (rw), not the group's right
+    local _, code = sh("setfacl -m u:nobody:rw-,g::r-- " .. q(p))
+    if code ~= 0 then
+      pending("no ACLs on this file system")
+      return
+    end
+    local acl = must("getfacl -cp " .. q(p))
+    assert.matches("user:nobody:rw%-", acl)
+    local w = assert(tome.output(p))
+    w:write("new")
+    assert(w:close())
+    assert.equal("new", H.readfile(p))
+    assert.equal(acl, must("getfacl -cp " .. q(p)))
+    assert.equal("664", stat(p, "%a"))
+    -- and the named user can still write it, while the group could not
+    -- gain write access through the mask
+    must(NOBODY .. "sh -c " .. q("printf more >> " .. q(p)))
+    assert.equal("newmore", H.readfile(p))
+    -- the same through a gsub streamed into the file (tome -p --in-place
+    -- goes through the same writer)
+    local m = assert(tome.open(p))
+    local out = assert(tome.output(p))
+    assert(out:write((m:gsub("more", "less"))))
+    m:close()
+    assert(out:close())
+    assert.equal("newless", H.readfile(p))
+    assert.equal(acl, must("getfacl -cp " .. q(p)))
+    -- a file without an ACL gets none
+    local plain = d .. "/plain"
+    writefile(plain, "x")
+    must("chmod 640 " .. q(plain))
+    w = assert(tome.output(plain))
+    w:write("y")
+    assert(w:close())
+    assert.equal("user::rw-\ngroup::r--\nother::---\n\n",
+                 must("getfacl -cp " .. q(plain)))
+    assert.equal("640", stat(plain, "%a"))
+  end)
+
   it("hands set-uid and set-gid bits to no new owner", function()
     if not need_root() then return end
     local d = tmpdir()

@@ -20,6 +20,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -599,12 +600,52 @@ int tm_rep_open(tm_replace *r, const char *path, const char **why) {
   return e;
 }
 
+/* The access ACL of the file being replaced goes to the new one, as
+** sed -i copies it: without it the group bits of the mode (which hold
+** the ACL's mask) would become the owning group's own rights, more than
+** its ACL entry gave it, and the named users and groups would lose theirs.
+** The old file is reached through an O_PATH descriptor checked against
+** st (never a name that may have been swapped).  0 when it has none or
+** the file system has no ACLs; an errno value when it has one that cannot
+** be copied (the replacement then fails: a file with looser rights than
+** the old one is worse than no replacement). */
+#define ACL_XATTR "system.posix_acl_access"
+static int copy_acl(tm_replace *r) {
+  char proc[64], small[256], *buf = small;
+  struct stat st;
+  int e = 0;
+  int fd = openat(r->dirfd, r->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return 0;                  /* gone: nothing to keep */
+  if (fstat(fd, &st) != 0 || st.st_dev != r->st.st_dev ||
+      st.st_ino != r->st.st_ino) {
+    close(fd);
+    return 0;
+  }
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  ssize_t n = getxattr(proc, ACL_XATTR, buf, sizeof small);
+  if (n < 0 && errno == ERANGE) {
+    n = getxattr(proc, ACL_XATTR, NULL, 0);
+    buf = n > 0 ? malloc((size_t)n) : NULL;
+    n = buf != NULL ? getxattr(proc, ACL_XATTR, buf, (size_t)n) : -1;
+    if (buf == NULL) errno = ENOMEM;
+  }
+  if (n < 0)
+    e = errno == ENODATA || errno == ENOTSUP || errno == EOPNOTSUPP
+        ? 0 : errno;
+  else if (fsetxattr(r->fd, ACL_XATTR, buf, (size_t)n, 0) != 0)
+    e = errno;
+  if (buf != small) free(buf);
+  close(fd);
+  return e;
+}
+
 /* Owner, group and mode of the new file.  An existing file keeps its
 ** owner and group where the caller may give them (root, or the owner
 ** keeping a group it belongs to), as sed -i does, then its mode, set
 ** after fchown (which clears set-id bits); set-uid and set-gid stay only
 ** if both owner and group were kept, so no set-id file is ever handed to
-** a new owner.  A new file gets 0666 less the umask. */
+** a new owner; its ACL, if any, is copied (copy_acl).  A new file gets
+** 0666 less the umask. */
 static int final_mode(tm_replace *r) {
   struct stat now;
   if (!r->exists)
@@ -615,6 +656,8 @@ static int final_mode(tm_replace *r) {
   mode_t mode = r->st.st_mode & 07777;
   if (now.st_uid != r->st.st_uid || now.st_gid != r->st.st_gid)
     mode &= ~(mode_t)(S_ISUID | S_ISGID);
+  int e = copy_acl(r);
+  if (e != 0) return e;
   return fchmod(r->fd, mode) == 0 ? 0 : errno;
 }
 
