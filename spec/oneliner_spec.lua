@@ -419,6 +419,142 @@ describe("one-liners", function()
     end)
   end)
 
+  describe("-p 'line = line:gsub(PAT, REPL)' in C", function()
+    -- the records of text through f, as -p writes them (the last one
+    -- without a newline keeps none)
+    local function each_record(text, f)
+      local out, pos = {}, 1
+      while pos <= #text do
+        local e = text:find("\n", pos, true)
+        out[#out + 1] = f(text:sub(pos, (e or #text + 1) - 1)) .. (e and "\n" or "")
+        pos = (e or #text) + 1
+      end
+      return table.concat(out)
+    end
+    local function random_text(r, n)
+      local t = {}
+      for i = 1, n do
+        local k = r:int(1, 10)
+        if k == 1 then t[i] = ""
+        elseif k <= 3 then t[i] = r:from("abx HTTP/1.2 ", r:int(0, 12)) .. "HTTP/1.1" ..
+                                 r:from("x()%.\r ", r:int(0, 6))
+        else t[i] = r:from("HTTP/1.2 abx()%.\r\0", r:int(0, 40)) end
+        if r:chance(0.2) then t[i] = t[i] .. "\r" end         -- CRLF
+      end
+      return table.concat(t, "\n")
+    end
+    local function chunk(p, r) return ("line = line:gsub(%q, %q)"):format(p, r) end
+    -- the same, written so that it is not recognised: the general way
+    local function slow(p, r) return "local _ = 0 " .. chunk(p, r) end
+    local pairs_ = {
+      { "HTTP/[%d.]+", "HTTP" }, { "%d+", "<%0>" }, { "^H", "^" }, { "x$", "$" },
+      { "^", ">" }, { "$", "<" }, { "(%d)(%.?)", "%2%1" }, { ".", "%%" },
+      { "()x()", "%1-%2" }, { "", "-" }, { "x*", "[%0]" }, { "%f[%w]%w+", "(%1)" },
+      { "%b()", "B" }, { "[%]x]", "!" }, { "%s+$", "" }, { "\r$", "" },
+      { "[^%d]+", "%0%0" }, { "a-b", "_" }, { "T?P", "%1" }, { "(H)(T+)", "%2%1%0" },
+      { "%%", "pct" }, { "\0", "NUL" }, { "HTTP", "%1%1" }, { "^(H)(.-)(%d)$", "%3%2%1" },
+      { "[%a]+", "" }, { "(h)(.)%2", "b" }, { "1.1", "" },
+    }
+
+    it("gives what string.gsub gives, the general way's output", function()
+      local r = H.rng("gsubfast")
+      local texts = { random_text(r, 400), random_text(r, 400) .. "\n", "", "\n",
+                      "HTTP/1.1", "x\r\n\r\nHTTP/2.0\n" }
+      for ti, text in ipairs(texts) do
+        local f = H.tmpfile(text)
+        for _, pr in ipairs(pairs_) do
+          local p, rp = pr[1], pr[2]
+          local want = each_record(text, function(l) return (l:gsub(p, rp)) end)
+          local what = ("text %d, %q -> %q"):format(ti, p, rp)
+          assert.are.equal(want, ok("-p " .. q(chunk(p, rp)) .. " " .. q(f)), what)
+          assert.are.equal(want, ok("-p " .. q(slow(p, rp)) .. " " .. q(f)), what)
+        end
+      end
+    end)
+
+    it("over records that cross the reads (a file of 1 MB)", function()
+      local r = H.rng("gsubfastbig")
+      local text = random_text(r, 50000)
+      local f = H.tmpfile(text)
+      for _, pr in ipairs { { "HTTP/[%d.]+", "HTTP" }, { "(%d)%.(%d)", "%2,%1" }, { "x", "yy" } } do
+        local p, rp = pr[1], pr[2]
+        local want = each_record(text, function(l) return (l:gsub(p, rp)) end)
+        assert.are.equal(want, ok("-p " .. q(chunk(p, rp)) .. " " .. q(f)), p)
+      end
+      -- and over files read into the same buffer
+      local f1, f2 = H.tmpfile("abcdefghij\n"), H.tmpfile("HTTP/1.1 x\n")
+      assert.are.equal("abcdefghij\nHTTP x\nabcdefghij\n", ok("-p " .. q(chunk("HTTP/[%d.]+", "HTTP")) ..
+                       " " .. q(f1) .. " " .. q(f2) .. " " .. q(f1)))
+    end)
+
+    it("leaves line, NR and FILE as the chunk leaves them, for --end", function()
+      local f1 = H.tmpfile("HTTP/1.1 a\nHTTP/2 b\n")
+      local f2 = H.tmpfile("c HTTP/1.0\nd HTTP/9.9")
+      local e = "--end 'print(line, NR, FNR, FILE == " .. ("%q"):format(f2) .. ")' "
+      local c = '"HTTP/[%d.]+", "H"'
+      local want = "H a\nH b\nc H\nd H" .. "d H\t4\t2\ttrue\n"
+      assert.are.equal(want, ok("-p 'line = line:gsub(" .. c .. ")' " .. e .. q(f1) .. " " .. q(f2)))
+      assert.are.equal(want, ok("-p 'local _ line = line:gsub(" .. c .. ")' " .. e ..
+                                q(f1) .. " " .. q(f2)))
+      -- an empty last file keeps the line of the one before
+      local f3 = H.tmpfile("")
+      assert.are.equal("H a\nH b\nH b\t2\n",
+        ok("-p 'line = line:gsub(" .. c .. ")' --end 'print(line, NR)' " .. q(f1) .. " " .. q(f3)))
+      -- a function of -e reads the global line at the end
+      assert.are.equal("H a\nH b\nH b\n",
+        ok("-e 'function show() print(line) end' -p 'line = line:gsub(" .. c .. ")' " ..
+           "--end 'show()' " .. q(f1)))
+      -- --end reading F: the fields of the last record (the general way)
+      assert.are.equal("H a\nH b\nb\n",
+        ok("-p 'line = line:gsub(" .. c .. ")' --end 'print(F[2])' " .. q(f1)))
+    end)
+
+    it("chunks of another shape, or a replaced gsub, run as written", function()
+      local text = "a1b22\nHTTP/1.1 x\n\n333\nlast 4"
+      local f = H.tmpfile(text)
+      local function each(fn) return each_record(text, fn) end
+      assert.are.equal(each(function(l) return (l:gsub("%d", "N", 1)) end),
+        ok("-p 'line = line:gsub(\"%d\", \"N\", 1)' " .. q(f)))
+      assert.are.equal(each(function(l) return (l:gsub("%d+", function(d) return #d end)) end),
+        ok("-p 'line = line:gsub(\"%d+\", function(d) return #d end)' " .. q(f)))
+      assert.are.equal(text, ok("-p 'x = line:gsub(\"%d\", \"N\")' " .. q(f)))
+      local nr = 0
+      assert.are.equal(each(function(l) nr = nr + 1; return nr .. "\n" .. (l:gsub("%d", "N")) end),
+        ok("-p 'line = line:gsub(\"%d\", \"N\") print(NR)' " .. q(f)))
+      for _, c in ipairs { "line = line:gsub(\"%d\", \"N\");", "line=line:gsub('%d','N')",
+                           " line = line:gsub( \"%d\" , \"N\" ) ; ",
+                           "line = line:gsub(\"%d\", \"N\") --[[c]]",
+                           "line = line:gsub(\"%\\100\", \"\\78\")" } do
+        assert.are.equal(each(function(l) return (l:gsub("%d", "N")) end),
+          ok("-p " .. q(c) .. " " .. q(f)), c)
+      end
+      -- --begin replaces the loop's gsub: that one runs
+      assert.are.equal(each(function() return "Z" end),
+        ok("--begin 'getmetatable(\"\").__index.gsub = function() return \"Z\" end' " ..
+           "-p 'line = line:gsub(\"%d\", \"N\")' " .. q(f)))
+      -- --in-place
+      local g = H.tmpfile(text)
+      ok("--in-place -p 'line = line:gsub(\"(%d)\", \"<%1>\")' " .. q(g))
+      assert.are.equal(each(function(l) return (l:gsub("(%d)", "<%1>")) end), H.readfile(g))
+    end)
+
+    it("patterns and replacements that raise raise as string.gsub does", function()
+      local f = H.tmpfile("ab\nx [y\n")
+      for _, pr in ipairs { { "%", "" }, { "[x", "" }, { "x", "%2" }, { "x", "%z" },
+                            { "x", "%" }, { "(x", "%1" }, { "x)", "" }, { "%b", "" },
+                            { "%fx", "" }, { "(.)%2", "" } } do
+        local _, err1, code1 = tome("-p " .. q(chunk(pr[1], pr[2])) .. " " .. q(f))
+        local _, err2, code2 = tome("-p " .. q(slow(pr[1], pr[2])) .. " " .. q(f))
+        local want = select(2, pcall(string.gsub, "x [y", pr[1], pr[2]))
+        assert.are.equal(1, code1, pr[1])
+        assert.are.equal(code2, code1, pr[1])
+        assert.are.equal(err2, err1, pr[1])
+        assert.matches(f .. ":", err1, 1, true)
+        assert.matches(tostring(want):gsub("^.-: ", ""), err1, 1, true)
+      end
+    end)
+  end)
+
   describe("the same answers as mawk and perl", function()
     local cases = {
       { "count lines matching a literal",

@@ -95,6 +95,15 @@ typedef struct ol_patslot {
   tm_pat ms;
 } ol_patslot;
 
+/* Where a literal of the rewrite's pattern occurs next in the buffer:
+** searched from 'from' to the end of the bytes read when 'fills' was
+** current; hit is NULL when it does not occur there. */
+typedef struct ol_gseekc {
+  const char *lit, *from, *hit;
+  size_t n;
+  unsigned fills;
+} ol_gseekc;
+
 typedef struct ol_state {
   const tm_ol_opts *o;
   int closed;
@@ -146,6 +155,18 @@ typedef struct ol_state {
   ol_patslot pats[OL_NPAT];
   int patnext;
   int strmeta;           /* the string metatable's __index is ours */
+  /* the rewrite in C: the chunk is line = line:gsub(PAT, REPL) */
+  int gsub;              /* PAT and REPL passed ol_gsub_safe */
+  int gsubon;            /* and this file's line:gsub is still ours */
+  int gsublast;          /* the last record went through ol_gsub_record */
+  int gcaps;             /* captures of PAT */
+  tm_pat gpat;
+  const char *grepl;     /* REPL (anchored in the prog table) */
+  size_t lrepl;
+  char *gbuf;            /* the record rewritten, then its separator */
+  size_t gcap, glen, gline;
+  unsigned fills;        /* ol_fill calls: the buffer moved or grew */
+  ol_gseekc gseek[2];    /* the pattern's literal searches (ol_gseek) */
 } ol_state;
 
 
@@ -231,6 +252,7 @@ static int ol_loadinto(lua_State *L, int prog, const char *text,
 
 static size_t ol_filter_of(lua_State *L, const char *text, int expr,
                            char *lit);
+static void ol_gsub_of(lua_State *L, const char *text, int prog);
 
 int tm_ol_compile(lua_State *L, const tm_ol_opts *o) {
   int prog, status;
@@ -255,6 +277,8 @@ int tm_ol_compile(lua_State *L, const tm_ol_opts *o) {
       lua_pushlstring(L, lit, n);
       lua_setfield(L, prog, "filter");
     }
+    if (o->print)
+      ol_gsub_of(L, o->chunk, prog);
   }
   if (status == LUA_OK)
     status = ol_loadinto(L, prog, o->begin, "=(--begin)", "begin", 0);
@@ -559,6 +583,168 @@ static size_t ol_filter_of(lua_State *L, const char *text, int expr,
     lua_pop(L, 2);  /* the value and the text it was read from */
   return n;
 }
+/* }====== */
+
+
+/* {====== the rewrite in C: recognising it ====== */
+
+/*
+** A -p chunk that is exactly
+**   line = line:gsub("PAT", "REPL")
+** (string literals) rewrites each record in C, without a Lua string or a
+** call per record: the same engine (pattern.c) finds the same matches
+** gsub finds, the replacement is expanded as string.gsub expands it, and
+** the result goes straight to the output.  It is taken only where the
+** outcome cannot differ from running the chunk:
+**  - PAT and REPL cannot raise (ol_gsub_safe, ol_repl_safe): a pattern
+**    that is malformed, has back-references, too many captures, or is
+**    long enough to be "too complex", or a replacement with an invalid
+**    '%', goes the general way, which raises where string.gsub raises;
+**  - line:gsub is still the loop's own (--begin may have replaced it)
+**    and no hook is set (Ctrl-C sets one: those records run the chunk);
+**  - --end does not read F or NF (the general way makes them per record
+**    for it).  line is set at the end of each file to the last record's
+**    rewrite, as the chunk would have left it.
+** A match cannot span two records: the engine sees one record at a
+** time.  Only the search for the pattern's literal looks further, over
+** the bytes read (ol_gseek), and takes a hit only inside the record.
+*/
+
+/* "line = line:gsub(LIT, LIT)" at text: the values of the literals into
+** prog.gsub_pat and prog.gsub_repl. */
+static void ol_gsub_of(lua_State *L, const char *text, int prog) {
+  const char *p = ol_skipspace(text), *pat, *repl, *e1, *e2;
+  size_t lp, lr;
+  int esc;
+  if ((p = ol_word(p, "line")) == NULL)
+    return;
+  p = ol_skipspace(p);
+  if (*p++ != '=' || *p == '=')
+    return;
+  if ((p = ol_word(ol_skipspace(p), "line")) == NULL)
+    return;
+  p = ol_skipspace(p);
+  if (*p++ != ':')
+    return;
+  if ((p = ol_word(ol_skipspace(p), "gsub")) == NULL)
+    return;
+  p = ol_skipspace(p);
+  if (*p++ != '(')
+    return;
+  if ((e1 = ol_strlit(ol_skipspace(p), &pat, &lp, &esc)) == NULL)
+    return;
+  p = ol_skipspace(e1);
+  if (*p++ != ',')
+    return;
+  if ((e2 = ol_strlit(ol_skipspace(p), &repl, &lr, &esc)) == NULL)
+    return;
+  p = ol_skipspace(e2);
+  if (*p++ != ')' || !ol_rest_empty(p))
+    return;
+  /* the literals' values, as Lua reads them */
+  lua_pushfstring(L, "return %s, %s", lua_pushlstring(L, pat - 1, lp + 2),
+                  lua_pushlstring(L, repl - 1, lr + 2));
+  lua_remove(L, -2);
+  lua_remove(L, -2);
+  if (luaL_loadbuffer(L, lua_tostring(L, -1), lua_rawlen(L, -1),
+                      "=literal") != LUA_OK) {
+    lua_pop(L, 2);
+    return;
+  }
+  lua_remove(L, -2);
+  if (lua_pcall(L, 0, 2, 0) != LUA_OK) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_setfield(L, prog, "gsub_repl");
+  lua_setfield(L, prog, "gsub_pat");
+}
+
+/* The end of a character class whose body starts at p (after '['), as
+** the string library finds it; NULL where it would raise. */
+static const char *ol_classend(const char *p, const char *e) {
+  if (p < e && *p == '^')
+    p++;
+  for (;;) {                             /* the first ']' is a member */
+    if (p >= e)
+      return NULL;
+    if (*p++ == '%') {
+      if (p >= e)
+        return NULL;
+      p++;
+    }
+    if (p < e && *p == ']')
+      return p + 1;
+  }
+}
+
+/* Can a match of pat never raise, whatever the subject?  Then *ncap is
+** its number of captures.  Every '%' escapes something, classes are
+** closed, %b has its two characters, %f its class, no back-reference,
+** captures balanced and at most 32, and short enough that the
+** recursion stays far below "pattern too complex" (each level takes
+** at least one byte of the pattern). */
+static int ol_gsub_safe(const char *p, size_t lp, int *ncap) {
+  const char *e = p + lp;
+  int open = 0, level = 0;
+  if (lp > 64)
+    return 0;
+  if (p < e && *p == '^')
+    p++;
+  while (p < e) {
+    char c = *p++;
+    if (c == '(') {
+      if (level == TM_PAT_MAXCAPTURES)
+        return 0;
+      level++;
+      if (p < e && *p == ')')            /* a position capture */
+        p++;
+      else
+        open++;
+    } else if (c == ')') {
+      if (open-- == 0)
+        return 0;
+    } else if (c == '%') {
+      if (p >= e)
+        return 0;
+      c = *p++;
+      if (c == 'b') {
+        if (e - p < 2)
+          return 0;
+        p += 2;
+      } else if (c == 'f') {
+        if (p >= e || *p != '[' || (p = ol_classend(p + 1, e)) == NULL)
+          return 0;
+      } else if (c >= '0' && c <= '9')
+        return 0;
+    } else if (c == '[') {
+      if ((p = ol_classend(p, e)) == NULL)
+        return 0;
+    }
+  }
+  *ncap = level;
+  return open == 0;
+}
+
+/* Can the replacement never raise: '%' only before '%' or a digit that
+** names a capture (%1 is the whole match when there is none)? */
+static int ol_repl_safe(const char *r, size_t lr, int ncap) {
+  size_t i;
+  for (i = 0; i < lr; i++) {
+    int c;
+    if (r[i] != '%')
+      continue;
+    if (++i == lr)
+      return 0;
+    c = (unsigned char)r[i];
+    if (c == '%' || c == '0')
+      continue;
+    if (c < '1' || c > '9' || (c - '1' >= ncap && !(c == '1' && ncap == 0)))
+      return 0;
+  }
+  return 1;
+}
+
 /* }====== */
 
 
@@ -1031,6 +1217,8 @@ static int ol_state_close(lua_State *L) {
   free(s->buf);
   free(s->spans);
   free(s->scratch);
+  free(s->gbuf);
+  s->gbuf = NULL;
   free(s->obuf);
   free(s->rs);
   free(s->fs);
@@ -1203,6 +1391,7 @@ static ssize_t ol_read(ol_state *s, char *p, size_t n) {
 static int ol_fill(lua_State *L, ol_state *s) {
   size_t avail = s->end - s->beg;
   ssize_t got;
+  s->fills++;                            /* the bytes move, or more come */
   if (s->beg > 0) {
     memmove(s->buf, s->buf + s->beg, avail);
     s->beg = 0;
@@ -1587,6 +1776,146 @@ static void ol_header(lua_State *L, ol_state *s) {
 /* }====== */
 
 
+/* {====== the rewrite in C: running it ====== */
+
+/* The pattern's literal searches (pattern.h's seek): over all the bytes
+** read, once, rather than over each record again; a hit counts only
+** when it lies in the record. */
+static size_t ol_gseek(tm_pat *ms, size_t pos, const char *lit, size_t n) {
+  ol_state *s = (ol_state *)ms->ud;
+  ol_gseekc *c = &s->gseek[lit == ms->req];
+  const char *at = ms->src + pos, *end = s->buf + s->end;
+  if (c->lit != lit || c->n != n || c->fills != s->fills || at < c->from ||
+      (c->hit != NULL && at > c->hit)) {
+    c->lit = lit;
+    c->n = n;
+    c->fills = s->fills;
+    c->from = at;
+    c->hit = tm_find(at, (size_t)(end - at), lit, n);
+  }
+  if (c->hit == NULL || (size_t)(c->hit - ms->src) + n > ms->srclen)
+    return TM_PAT_NONE;
+  return (size_t)(c->hit - ms->src);
+}
+
+/* Append n bytes to the rewritten record. */
+static void ol_gput(lua_State *L, ol_state *s, const char *p, size_t n) {
+  if (n > s->gcap - s->glen) {
+    size_t ncap = s->gcap * 2 > s->glen + n ? s->gcap * 2 : s->glen + n;
+    char *nb = (char *)realloc(s->gbuf, ncap);
+    if (nb == NULL || ncap < s->glen)
+      luaL_error(L, "not enough memory");
+    s->gbuf = nb;
+    s->gcap = ncap;
+  }
+  memcpy(s->gbuf + s->glen, p, n);
+  s->glen += n;
+}
+
+/* REPL for the match [b, e) of src, as string.gsub expands it. */
+static void ol_grepl(lua_State *L, ol_state *s, const char *src, size_t b,
+                     size_t e) {
+  const char *r = s->grepl, *end = r + s->lrepl, *q;
+  tm_pat *ms = &s->gpat;
+  while ((q = (const char *)memchr(r, '%', (size_t)(end - r))) != NULL) {
+    int c = (unsigned char)q[1], l;
+    ol_gput(L, s, r, (size_t)(q - r));
+    r = q + 2;
+    if (c == '%')
+      ol_gput(L, s, "%", 1);
+    else if (c == '0' || (l = c - '1') >= ms->level)
+      ol_gput(L, s, src + b, e - b);     /* %0; %1 without captures */
+    else if (ms->cap[l].len == TM_PAT_CAP_POSITION) {
+      char num[32];
+      int k = snprintf(num, sizeof num, LUA_INTEGER_FMT,
+                       (LUA_INTEGER)ms->cap[l].start + 1);
+      ol_gput(L, s, num, (size_t)k);
+    } else
+      ol_gput(L, s, src + ms->cap[l].start, (size_t)ms->cap[l].len);
+  }
+  ol_gput(L, s, r, (size_t)(end - r));
+}
+
+/* One record the C way: string.gsub's loop (see pattern.h), then the
+** record's separator, as ol_printline writes them. */
+static void ol_gsub_record(lua_State *L, ol_state *s) {
+  tm_pat *ms = &s->gpat;
+  const char *src = s->rec;
+  size_t n = s->reclen, pos = 0, last = TM_PAT_NONE, b, e;
+  s->nr++;
+  s->fnr++;
+  s->glen = 0;
+  ms->L = L;
+  tm_pat_subject(ms, src, n);
+  while (tm_pat_next(ms, pos, last, &b, &e)) {
+    ol_gput(L, s, src + pos, b - pos);
+    ol_grepl(L, s, src, b, e);
+    pos = last = e;
+    if (ms->anchor)
+      break;
+  }
+  ol_gput(L, s, src + pos, n - pos);
+  s->gline = s->glen;
+  ol_gput(L, s, s->sep, s->seplen);
+  ol_write(L, s, s->gbuf, s->glen);
+  s->gsublast = 1;
+}
+
+/* Does the chunk's line:gsub still reach ol_sgsub?  (At the start of
+** each file: --begin has run.) */
+static int ol_gsub_ours(lua_State *L, ol_state *s) {
+  int top = lua_gettop(L), ours = 0;
+  if (!s->gsub || !s->strmeta)
+    return 0;
+  lua_pushliteral(L, "");
+  if (lua_getmetatable(L, -1) &&
+      lua_getfield(L, -1, "__index") == LUA_TTABLE) {
+    lua_getfield(L, -1, "gsub");
+    if (lua_tocfunction(L, -1) == ol_sgsub &&
+        lua_getupvalue(L, -1, 1) != NULL)
+      ours = lua_touserdata(L, -1) == (void *)s;
+  }
+  lua_settop(L, top);
+  return ours;
+}
+
+/* After a file: line holds the last record's rewrite, as the chunk
+** leaves it. */
+static void ol_gsub_done(lua_State *L, ol_state *s) {
+  if (!s->gsublast)
+    return;
+  s->gsublast = 0;
+  lua_pushlstring(L, s->gbuf, s->gline);
+  lua_setupvalue(L, S_HOLDER, V_LINE);
+}
+
+/* Take the C way when the chunk was recognised and it is safe. */
+static void ol_setup_gsub(lua_State *L, ol_state *s) {
+  size_t lp, lr;
+  const char *pat, *repl;
+  int ncap = 0;
+  lua_getfield(L, S_PROG, "gsub_pat");
+  lua_getfield(L, S_PROG, "gsub_repl");
+  pat = lua_tolstring(L, -2, &lp);
+  repl = lua_tolstring(L, -1, &lr);
+  if (pat != NULL && repl != NULL && s->o->print && s->strmeta &&
+      !(s->enduses & (USES(V_F) | USES(V_NF))) &&
+      ol_gsub_safe(pat, lp, &ncap) && ol_repl_safe(repl, lr, ncap)) {
+    s->gsub = 1;
+    s->gcaps = ncap;
+    s->grepl = repl;     /* both stay in the prog table (S_PROG) */
+    s->lrepl = lr;
+    tm_pat_init(&s->gpat, L, "", 0, pat, lp, 1);
+    s->gpat.seek = ol_gseek;
+    s->gpat.ud = s;
+    s->gcap = 4096;
+    s->gbuf = (char *)ol_alloc(L, s->gcap);
+  }
+  lua_pop(L, 2);
+}
+/* }====== */
+
+
 /* {====== the loop ====== */
 
 static lua_Integer ol_countnl(const char *p, size_t n) {
@@ -1910,6 +2239,7 @@ static int ol_file(lua_State *L, ol_state *s, const char *path) {
     return 0;
   lua_pushstring(L, path);
   lua_setupvalue(L, S_HOLDER, V_FILE);
+  s->gsubon = ol_gsub_ours(L, s);
   if (s->o->inplace != NULL && !ol_inplace_begin(L, s, path)) {
     ol_closefile(s);
     return 0;
@@ -1927,14 +2257,19 @@ static int ol_file(lua_State *L, ol_state *s, const char *path) {
         ol_write(L, s, s->rec, s->reclen);
         ol_outsep(L, s, 0);
       }
-    } else
+    } else if (s->gsubon && lua_gethookmask(L) == 0)
+      ol_gsub_record(L, s);
+    else {
       ol_record(L, s);
+      s->gsublast = 0;
+    }
     if (s->rskind == RS_BYTE && s->rs[0] == '\n')
       s->lines += 1;
     else
       s->lines += ol_countnl(s->rec, s->reclen) +
                   ol_countnl(s->sep, s->seplen);
   }
+  ol_gsub_done(L, s);
   if (rc < 0) {
     ol_readerror(s, s->err);
     ok = 0;
@@ -2005,6 +2340,7 @@ static ol_state *ol_setup(lua_State *L, const tm_ol_opts *o) {
   ol_proxy_on(L, s);
   ol_strings_on(L, s);
   ol_setup_filter(L, s);
+  ol_setup_gsub(L, s);
   lua_pushvalue(L, S_STATE);
   lua_setfield(L, LUA_REGISTRYINDEX, OL_REGKEY);
   return s;
