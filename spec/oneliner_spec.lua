@@ -483,8 +483,9 @@ describe("one-liners", function()
       end
       -- and over files read into the same buffer
       local f1, f2 = H.tmpfile("abcdefghij\n"), H.tmpfile("HTTP/1.1 x\n")
-      assert.are.equal("abcdefghij\nHTTP x\nabcdefghij\n", ok("-p " .. q(chunk("HTTP/[%d.]+", "HTTP")) ..
-                       " " .. q(f1) .. " " .. q(f2) .. " " .. q(f1)))
+      assert.are.equal("abcdefghij\nHTTP x\nabcdefghij\n",
+        ok("-p " .. q(chunk("HTTP/[%d.]+", "HTTP")) .. " " .. q(f1) .. " " .. q(f2) ..
+           " " .. q(f1)))
     end)
 
     it("leaves line, NR and FILE as the chunk leaves them, for --end", function()
@@ -493,7 +494,8 @@ describe("one-liners", function()
       local e = "--end 'print(line, NR, FNR, FILE == " .. ("%q"):format(f2) .. ")' "
       local c = '"HTTP/[%d.]+", "H"'
       local want = "H a\nH b\nc H\nd H" .. "d H\t4\t2\ttrue\n"
-      assert.are.equal(want, ok("-p 'line = line:gsub(" .. c .. ")' " .. e .. q(f1) .. " " .. q(f2)))
+      assert.are.equal(want,
+        ok("-p 'line = line:gsub(" .. c .. ")' " .. e .. q(f1) .. " " .. q(f2)))
       assert.are.equal(want, ok("-p 'local _ line = line:gsub(" .. c .. ")' " .. e ..
                                 q(f1) .. " " .. q(f2)))
       -- an empty last file keeps the line of the one before
