@@ -812,3 +812,234 @@ describe("tome.lines and tome.chunks", function()
     assert.are.equal("7\n", out)
   end)
 end)
+
+-- A zstd file whose frames say their sizes (the zstd command writes it
+-- when it compresses a named file), larger than the memory limit, is not
+-- decompressed by tome.open: scans stream it through a decoder of their
+-- own, anything else decompresses it first.  { memory = 1000 } makes
+-- small files behave as large ones do.
+describe("deferred zstd maps", function()
+  teardown(H.cleanup)
+  local zstd = TOOLS[2]
+
+  local function zst(plain)
+    local p = H.tmpname(".zst")
+    shell(("zstd -q -f -c %s > %s"):format(q(plain), q(p)))
+    return p
+  end
+
+  local function ondemand(m)
+    return tostring(m):find("on demand", 1, true) ~= nil
+  end
+
+  local function deferred(comp)
+    local m = assert(tome.open(comp, "r", { memory = 1000 }))
+    assert.is_true(ondemand(m), tostring(m))
+    return m
+  end
+
+  -- an iterator's steps as one string
+  local function steps(...)
+    local t = {}
+    for a, b, c in ... do
+      t[#t + 1] = ("%s|%s|%s"):format(tostring(a), tostring(b), tostring(c))
+    end
+    return table.concat(t, "\n")
+  end
+
+  local plain, comp, s
+  local function setup()
+    if not plain then
+      plain = genlog(1500000, 31)
+      s = H.readfile(plain)
+      comp = zst(plain)
+    end
+  end
+
+  it("scan the stream, exactly as the plain map and the string functions",
+     function()
+    if not zstd.have then return pending("zstd missing") end
+    setup()
+    local p = assert(tome.open(plain))
+    -- default windows, then tiny ones: many windows, lines across them
+    for _, block in ipairs { false, 4096, 61 } do
+      local old = block and table.pack(tome._tune(nil, block))
+      local m = deferred(comp)
+      assert.are.equal(#s, #m)
+      assert.are.equal(select(2, s:gsub("\n", "")), m:count("\n"))
+      assert.are.equal(p:count('" 5'), m:count('" 5'))
+      assert.are.equal(p:count("\n", 1000, 700000), m:count("\n", 1000, 700000))
+      assert.are.equal(p:lineno(900000), m:lineno(900000))
+      -- a loop of finds goes on where the last one stopped
+      local init, k = 1, 0
+      repeat
+        local a, b = m:find("POST", init, true)
+        local c, d = s:find("POST", init, true)
+        assert.are.equal(c, a)
+        assert.are.equal(d, b)
+        init, k = (b or 0) + 1, k + 1
+      until not a
+      assert.is_true(k > 10)
+      -- a scan that starts late, then one from the start (the decoder
+      -- restarts), then the same again
+      for _ = 1, 2 do
+        assert.are.equal(p:count("GET", 1200000), m:count("GET", 1200000))
+        assert.are.equal(p:count("GET"), m:count("GET"))
+      end
+      assert.are.equal(steps(p:lines()), steps(m:lines()))
+      assert.are.equal(steps(p:lines("L", 777777)), steps(m:lines("L", 777777)))
+      assert.are.equal(steps(p:grep("HTTP/1.0")), steps(m:grep("HTTP/1.0")))
+      assert.are.equal(steps(p:grep('" 5%d%d ', false)),
+                       steps(m:grep('" 5%d%d ', false)))
+      assert.are.equal(steps(p:split(" - ")), steps(m:split(" - ")))
+      assert.are.equal(steps(p:fields(" ", 1, 9, -1)),
+                       steps(m:fields(" ", 1, 9, -1)))
+      assert.are.same(p:tally(" ", 9), m:tally(" ", 9))
+      -- a view of it, scanned: also streamed
+      local v, w = m:view(300001, 900000), p:view(300001, 900000)
+      assert.are.equal(w:count("\n"), v:count("\n"))
+      assert.are.equal(steps(w:lines()), steps(v:lines()))
+      -- two iterators at once, each with its own decoder
+      local i1, i2 = m:lines(), m:grep("GET", true)
+      local j1, j2 = p:lines(), p:grep("GET", true)
+      for _ = 1, 3000 do
+        assert.are.same({ j1() }, { i1() })
+        assert.are.same({ j2() }, { i2() })
+      end
+      assert.is_true(ondemand(m), "a scan decompressed the map")
+      m:close()
+      if old then tome._tune(old[1], old[2], old[3]) end
+    end
+  end)
+
+  it("decompress first for everything that reads the bytes in memory",
+     function()
+    if not zstd.have then return pending("zstd missing") end
+    setup()
+    local p = assert(tome.open(plain))
+    local function each(f)
+      local m = deferred(comp)
+      local it = m:lines()          -- begun before, ends after
+      assert.are.equal(p:sub(1, 100), it():sub(1, 100) .. "")
+      f(m)
+      assert.is_false(ondemand(m), tostring(m))
+      local n = 1
+      for _ in it do n = n + 1 end
+      assert.are.equal(p:count("\n"), n)
+      assert.are.equal(p:count("\n"), m:count("\n"))
+      m:close()
+    end
+    each(function(m) assert.are.equal(s:sub(1000, 5000), m:sub(1000, 5000)) end)
+    each(function(m) assert.are.equal(s:byte(-1), m[-1]) end)
+    each(function(m) assert.are.equal(s:byte(77), m:byte(77)) end)
+    each(function(m) assert.are.same({ p:rfind("GET") }, { m:rfind("GET") }) end)
+    each(function(m) assert.are.same({ s:find("(%d+)%.(%d+)") },
+                                     { m:find("(%d+)%.(%d+)") }) end)
+    each(function(m) assert.are.equal(s:match("%[([^]]+)%]", 9000),
+                                      m:match("%[([^]]+)%]", 9000)) end)
+    each(function(m)
+      local a, b = 0, 0
+      for _ in s:gmatch("GET") do a = a + 1 end
+      for _ in m:gmatch("GET") do b = b + 1 end
+      assert.are.equal(a, b)
+    end)
+    each(function(m) assert.are.equal(s:sub(10, 20), m:read(20):sub(10)) end)
+    each(function(m) assert.are.equal(s:sub(2, 9), m:view(2, 9):sub(1, -1)) end)
+    each(function(m)
+      assert.are.equal(p:count("\n"), tome.parallel(m, function(v)
+        return v:count("\n") end, { workers = 2,
+        reduce = function(a, b) return a + b end }))
+    end)
+    each(function(m)
+      assert.are.equal(select(2, s:gsub("GET", "")), select(2, m:gsub("GET", "")))
+    end)
+    -- a view made before the bytes were decompressed works after
+    local m = deferred(comp)
+    local v = m:view(5, 50)
+    assert.are.equal(s:sub(5, 50), v:sub(1, -1))
+    assert.are.equal(s:sub(1, 10), m:sub(1, 10))
+    m:close()
+    -- and small files are decompressed at once, as before
+    assert.is_false(ondemand(assert(tome.open(comp))))
+  end)
+
+  it("raise for damaged data found while scanning, with the byte offset",
+     function()
+    if not zstd.have then return pending("zstd missing") end
+    setup()
+    local bytes = H.readfile(comp)
+    local r = H.rng("deferred zstd damage")
+    local found
+    for _ = 1, 20 do
+      local k = r:int(#bytes // 4, 3 * #bytes // 4)
+      local bad = H.tmpfile(bytes:sub(1, k - 1) ..
+        string.char(bytes:byte(k) ~ 0x55) .. bytes:sub(k + 1))
+      local m, err = tome.open(bad, "r", { memory = 1000 })
+      if not m then
+        assert.matches("byte offset %d+", err)   -- a frame header
+      else
+        local ok, msg = pcall(m.count, m, "\n")
+        assert.is_false(ok, "damage at " .. k .. " went unseen")
+        assert.matches(bad, msg, 1, true)
+        assert.matches("corrupt zstd data at byte offset %d+", msg)
+        H.raises("byte offset", function() for _ in m:lines() do end end)
+        H.raises("byte offset", function()
+          for _ in m:grep('" 5%d%d ', false) do end end)
+        H.raises("byte offset", function() return m:sub(1, 10) end)
+        found = true
+        break
+      end
+    end
+    assert.is_true(found)
+    -- a file that changes while it is read
+    local changed = H.tmpfile(bytes)
+    local m = deferred(changed)
+    local f = assert(io.open(changed, "ab"))
+    f:write("x")
+    f:close()
+    H.raises("changed", function() return m:count("\n") end)
+  end)
+
+  it("raise a clean error for a map closed during a scan", function()
+    if not zstd.have then return pending("zstd missing") end
+    setup()
+    local m = deferred(comp)
+    local it, g, f = m:lines(), m:grep('" 5%d%d ', false), m:fields(" ", 1)
+    it(); g(); f()
+    m:close()
+    H.raises("closed map", it)
+    H.raises("closed map", g)
+    H.raises("closed map", f)
+    H.raises("closed map", function() return m:count("\n") end)
+    assert.matches("closed", tostring(m))
+  end)
+
+  it("scan a large file in bounded memory, without decompressing it",
+     function()
+    if not zstd.have then return pending("zstd missing") end
+    local big = genlog(24 << 20, 32)
+    local bigz = zst(big)
+    os.remove(big)
+    local out, err, code = host([[
+      local m = assert(tome.open(arg[1]))
+      local n, g = m:count("\n"), 0
+      for _ in m:grep('" 5%d%d ', false) do g = g + 1 end
+      for _ in m:lines() do n = n - 1 end
+      local hwm
+      for l in io.lines("/proc/self/status") do
+        hwm = hwm or tonumber(l:match("^VmHWM:%s*(%d+)"))
+      end
+      print(n, g > 0, tostring(m):find("on demand", 1, true) ~= nil,
+            hwm // 1024)]], q(bigz))
+    assert.are.equal(0, code, err)
+    local n, g, lazy, mb = out:match("^(%d+)\t(%a+)\t(%a+)\t(%d+)\n$")
+    assert.are.equal("0", n, out)
+    assert.are.equal("true", g, out)
+    assert.are.equal("true", lazy, out)
+    -- (AddressSanitizer keeps freed memory in quarantine: no bound there)
+    if not os.getenv("ASAN_OPTIONS") then
+      assert.is_true(tonumber(mb) < 40, "peak RSS " .. mb .. " MB")
+    end
+    os.remove(bigz)
+  end)
+end)

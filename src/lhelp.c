@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lauxlib.h"
@@ -39,6 +40,8 @@ static int state_gc(lua_State *L) {
   free(st->spare);
   st->spare = NULL;
   st->sparecap = 0;
+  tm_zstream_free(st->zs);
+  st->zs = NULL;
   return 0;
 }
 
@@ -83,7 +86,33 @@ int tm_l_closederror(lua_State *L) {
   return luaL_error(L, "attempt to use a closed map");
 }
 
+/* A deferred map becomes an ordinary (spilled) one: tm_l_range does this
+** before anyone may touch mp.base. */
+void tm_l_materialise(lua_State *L, tm_map *m) {
+  tm_mapping mp;
+  tm_source_info info;
+  if (m->lazy == NULL) return;
+  memset(&mp, 0, sizeof mp);
+  mp.fd = -1;
+  int e = tm_lazy_fill(m->lazy, &mp, &info);
+  if (e != 0)
+    luaL_error(L, "%s: %s", tm_lazy_path(m->lazy),
+               info.msg[0] != '\0' ? info.msg : strerror(e));
+  tm_map_close(&m->mp);     /* nothing mapped: for form's sake */
+  m->mp = mp;
+  tm_lazy_free(m->lazy);
+  m->lazy = NULL;
+}
+
 void tm_l_range(lua_State *L, int idx, tm_range *r) {
+  tm_l_scanrange(L, idx, r);
+  if (r->map->lazy != NULL) {
+    tm_l_materialise(L, r->map);
+    tm_l_scanrange(L, idx, r);
+  }
+}
+
+void tm_l_scanrange(lua_State *L, int idx, tm_range *r) {
   tm_map *m = tm_l_tomap(L, idx);
   if (m != NULL) {
     if (m->closed) tm_l_closederror(L);
@@ -245,6 +274,49 @@ static void release_behind(tm_src *s, size_t from, size_t to) {
   tm_map_advise(&m->mp, TM_ADV_DONTNEED, (size_t)s->foff + from, to - from);
 }
 
+/* {======  deferred maps: the cursor reads through a decoder  ====== */
+
+/* the window size of a streamed cursor */
+#define LAZY_BLOCK ((size_t)1 << 20)
+
+static int lazy_readat(tm_src *s, char *dst, size_t n, uint64_t off) {
+  tm_map *m = (tm_map *)s->ud;
+  tm_zstream *d = (tm_zstream *)s->rd;
+  int e = d != NULL ? tm_zstream_read(d, dst, n, off) : ENOMEM;
+  if (e == 0) return 1;
+  if (d != NULL)
+    snprintf(m->zerr, sizeof m->zerr, "%s", tm_zstream_error(d));
+  else
+    snprintf(m->zerr, sizeof m->zerr, "cannot decompress: %s", strerror(e));
+  s->err = TM_EREADAT;
+  return 0;
+}
+
+static void lazy_free(void *rd) {
+  tm_zstream_free((tm_zstream *)rd);
+}
+
+/* A cursor over a range of the deferred map r->map, decoding with d (NULL:
+** it could not be had, the first read says so). */
+static void lazy_setup(tm_src *s, const tm_state *st, const tm_range *r,
+                       tm_zstream *d, char *buf, size_t cap) {
+  /* tome._tune's block, for the specs; else large windows */
+  size_t want = st->block != TM_SRC_BLOCK ? st->block : LAZY_BLOCK;
+  if (buf == NULL || cap < want) {
+    char *nb = realloc(buf, want);
+    if (nb != NULL) {
+      buf = nb;
+      cap = want;
+    }
+  }
+  /* fd: not read (readat is); >= 0 so that the cursor is not memory */
+  tm_src_init(s, NULL, 0, (off_t)r->off, r->len, buf, cap);
+  s->readat = lazy_readat;
+  s->rd = d;
+  s->ud = r->map;
+}
+/* }====== */
+
 /* Large ranges of files are read with pread, unless the page cache holds
 ** them in large folios (read back from disk): then the mapping is faster
 ** still, walked in steps that are released behind the scan. */
@@ -267,17 +339,51 @@ tm_progress *tm_l_progress(lua_State *L) {
 }
 
 void tm_l_srcsetup(lua_State *L, tm_src *s, const tm_range *r) {
+  if (r->map->lazy != NULL) {   /* a decoder of its own, freed with s */
+    tm_zstream *d = NULL;
+    tm_zstream_open(&d, r->map->lazy);
+    lazy_setup(s, tm_l_state(L), r, d, NULL, 0);
+    s->rdfree = lazy_free;
+    return;
+  }
   src_setup(s, tm_l_state(L), r, NULL, 0);
 }
 
 int tm_l_srcerror(lua_State *L, const tm_map *map, int err) {
   if (err == TM_ETRUNC) return tm_l_fault(L, map);
+  if (err == TM_EREADAT) return luaL_error(L, "%s", map->zerr);
   return luaL_error(L, "read error: %s", strerror(err));
 }
 
 /* The shared cursor of the one-shot scans, with the spare buffer. */
 tm_src *tm_l_scanbegin(lua_State *L, const tm_range *r) {
   tm_state *st = tm_l_state(L);
+  if (r->map->lazy != NULL) {
+    /* the state's decoder, kept from the last scan when it decodes the
+    ** same file; and the window that scan left, for the same range */
+    int same = st->zs != NULL && st->zslazy == r->map->lazy &&
+               tm_zstream_of(st->zs, r->map->lazy);
+    if (!same) {
+      tm_zstream_free(st->zs);
+      st->zs = NULL;
+      st->zswlen = 0;
+      tm_zstream_open(&st->zs, r->map->lazy);
+      st->zslazy = r->map->lazy;
+    }
+    int keep = same && st->zswlen > 0 && st->zsfoff == r->off &&
+               st->zslen == r->len && st->spare != NULL &&
+               st->sparecap >= st->zswlen;
+    lazy_setup(&st->src, st, r, st->zs, st->spare, st->sparecap);
+    if (keep) {
+      st->src.wpos = st->zswpos;
+      st->src.wlen = st->zswlen;
+    }
+    st->zswlen = 0;
+    st->spare = NULL;
+    st->sparecap = 0;
+    return &st->src;
+  }
+  st->zswlen = 0;   /* the spare buffer is about to hold other bytes */
   if (st->spare == NULL && use_pread(st, r)) {
     st->spare = malloc(st->block);
     st->sparecap = st->spare ? st->block : 0;
@@ -293,6 +399,14 @@ void tm_l_scanend(lua_State *L, const tm_range *r, tm_src *s, int rc) {
   tm_state *st = tm_l_state(L);
   int err = s->err;
   tm_src_finish(s);
+  if (s->readat != NULL && s->rdfree == NULL && err == 0) {
+    st->zsfoff = (size_t)s->foff;    /* the window stays for the next scan */
+    st->zslen = s->len;
+    st->zswpos = s->wpos;
+    st->zswlen = s->wlen;
+  }
+  s->rd = NULL;        /* the state's decoder stays the state's */
+  s->readat = NULL;
   st->spare = s->buf;
   st->sparecap = s->cap;
   s->buf = NULL;

@@ -13,11 +13,13 @@
 #define TOME_LHELP_H
 
 #include <stddef.h>
+#include <stdlib.h>
 #include "lua.h"
 #include "lauxlib.h"
 #include "mapping.h"
 #include "progress.h"
 #include "scan.h"
+#include "source.h"
 
 #define TM_MAP_MT  "tome.map"
 #define TM_VIEW_MT "tome.view"
@@ -31,6 +33,11 @@ typedef struct tm_map {
   void *ctx;
   int borrowed;                  /* another state owns the mapping */
   size_t hot[2];                 /* lmap.c: steps random reads touched */
+  /* a deferred compressed file (source.h): mp.base is NULL, mp.len its
+  ** decompressed length.  tm_l_range decompresses it into mp first;
+  ** cursor scans (tm_l_scanrange) stream it instead. */
+  tm_lazy *lazy;
+  char zerr[320];                /* the last stream error (TM_EREADAT) */
 } tm_map;
 
 typedef struct tm_view {
@@ -52,6 +59,7 @@ typedef struct tm_range {
 ** map has no memory: it gets an address that is never read or written
 ** (no byte lies in the range), so that adding 0 to it is defined. */
 static inline char *tm_range_ptr(const tm_range *r) {
+  if (r->map->lazy != NULL) abort();   /* never: see tm_l_scanrange */
   return r->map->mp.base != NULL ? r->map->mp.base + r->off : (char *)"";
 }
 /* }====== */
@@ -64,6 +72,12 @@ typedef struct tm_state {
   tm_src src;         /* the cursor of the non-iterator scans */
   char *spare;        /* their buffer, kept between calls */
   size_t sparecap;
+  /* one-shot scans of a deferred map keep its decoder, and the window
+  ** the last one left in the spare buffer, for the next one (a loop of
+  ** finds goes on where the last find stopped) */
+  tm_zstream *zs;
+  tm_lazy *zslazy;    /* whose (compared by identity, then by tm_zstream_of) */
+  size_t zsfoff, zslen, zswpos, zswlen;
   tm_progress progress;  /* tome.progress(true) */
 } tm_state;
 
@@ -79,8 +93,15 @@ tm_view *tm_l_toview(lua_State *L, int idx);
 /* Is idx a map or a view (open or not)? */
 int tm_l_isbytes(lua_State *L, int idx);
 /* Check that idx holds an open map or a usable view and describe it;
-** raises "attempt to use a closed map" and the like. */
+** raises "attempt to use a closed map" and the like.  A deferred map is
+** decompressed first (raising on failure), so tm_range_ptr is valid. */
 void tm_l_range(lua_State *L, int idx, tm_range *r);
+/* The same, but a deferred map stays deferred: only for code that reads
+** the bytes through a scan cursor (tm_l_srcsetup, tm_l_scanbegin) and
+** never through tm_range_ptr or mp.base. */
+void tm_l_scanrange(lua_State *L, int idx, tm_range *r);
+/* Decompress a deferred map now (nothing when it is not deferred). */
+void tm_l_materialise(lua_State *L, tm_map *m);
 /* Push the map userdata of the map or view at idx. */
 void tm_l_pushmapof(lua_State *L, int idx);
 /* Raise unless r's map is writable. */

@@ -31,7 +31,7 @@ static const char *const mode_names[] = {"r", "r+", "c"};
 
 static int map_len(lua_State *L) {
   tm_range r;
-  tm_l_range(L, 1, &r);
+  tm_l_scanrange(L, 1, &r);
   lua_pushinteger(L, (lua_Integer)r.len);
   return 1;
 }
@@ -102,7 +102,7 @@ static int map_sub(lua_State *L) {
 static int map_view(lua_State *L) {
   tm_range r;
   size_t from, to;
-  tm_l_range(L, 1, &r);
+  tm_l_scanrange(L, 1, &r);   /* a view touches no byte */
   tm_l_subrange(L, 2, 3, r.len, &from, &to);
   tm_l_pushmapof(L, 1);
   tm_l_pushview(L, lua_gettop(L), r.off + from, to - from);
@@ -111,14 +111,14 @@ static int map_view(lua_State *L) {
 
 static int map_offset(lua_State *L) {
   tm_range r;
-  tm_l_range(L, 1, &r);
+  tm_l_scanrange(L, 1, &r);
   lua_pushinteger(L, (lua_Integer)r.off + 1);
   return 1;
 }
 
 static int map_map(lua_State *L) {
   tm_range r;
-  tm_l_range(L, 1, &r);
+  tm_l_scanrange(L, 1, &r);
   tm_l_pushmapof(L, 1);
   return 1;
 }
@@ -151,8 +151,9 @@ static int map_tostring(lua_State *L) {
       return 1;
     }
     pushsize(L, m->mp.len);
-    lua_pushfstring(L, "tome.map: %s %s %s", name, lua_tostring(L, -1),
-                    mode_names[m->mp.mode]);
+    lua_pushfstring(L, "tome.map: %s %s %s%s", name, lua_tostring(L, -1),
+                    mode_names[m->mp.mode],
+                    m->lazy != NULL ? " (decompressed on demand)" : "");
     return 1;
   }
   tm_view *v = (tm_view *)luaL_checkudata(L, 1, TM_VIEW_MT);
@@ -255,7 +256,7 @@ static int map_count(lua_State *L) {
   tm_range r;
   size_t nn, from, to;
   uint64_t n = 0;
-  tm_l_range(L, 1, &r);
+  tm_l_scanrange(L, 1, &r);   /* guarded_count scans with the cursor */
   const char *nd = luaL_checklstring(L, 2, &nn);
   luaL_argcheck(L, nn > 0, 2, "empty string");
   tm_l_subrange(L, 3, 4, r.len, &from, &to);
@@ -283,7 +284,7 @@ static int map_count(lua_State *L) {
 static int map_lineno(lua_State *L) {
   tm_range r;
   uint64_t n = 0;
-  tm_l_range(L, 1, &r);
+  tm_l_scanrange(L, 1, &r);   /* guarded_count scans with the cursor */
   lua_Integer pos = luaL_checkinteger(L, 2);
   if (pos < 0) pos += (lua_Integer)r.len + 1;
   luaL_argcheck(L, pos >= 1 && pos <= (lua_Integer)r.len + 1, 2,
@@ -537,7 +538,7 @@ static const char *const fmt_names[] = {"l", "L", "v", NULL};
 static tm_iter *newiter(lua_State *L, int what, int fmtarg, size_t init,
                         int needlearg, lua_CFunction step) {
   tm_range r;
-  tm_l_range(L, 1, &r);
+  tm_l_scanrange(L, 1, &r);   /* the iterators read through it->src */
   int fmt = fmt_names[luaL_checkoption(L, fmtarg, "l", fmt_names)][0];
   if (what == IT_SPLIT && fmt == 'L')
     luaL_argerror(L, fmtarg, "invalid option 'L' for split");
@@ -566,7 +567,7 @@ static tm_iter *newiter(lua_State *L, int what, int fmtarg, size_t init,
 
 static int map_lines(lua_State *L) {
   tm_range r;
-  tm_l_range(L, 1, &r);
+  tm_l_scanrange(L, 1, &r);
   lua_Integer init = luaL_optinteger(L, 3, 1);
   size_t start = tm_l_startpos(init, r.len);
   newiter(L, IT_LINES, 2, start - 1, 0, iter_step);
@@ -931,6 +932,8 @@ static int map_write(lua_State *L) {
 }
 
 static void map_release(tm_map *m) {
+  tm_lazy_free(m->lazy);   /* (set before the map is open) */
+  m->lazy = NULL;
   if (m->closed) return;
   m->closed = 1;
   if (!m->borrowed) tm_map_close(&m->mp);
@@ -1089,10 +1092,12 @@ static int t_open(lua_State *L) {
     return luaL_argerror(L, 2, lua_pushfstring(L, "invalid mode '%s' "
                          "(expected \"r\", \"r+\" or \"c\")", mode));
   open_opts(L, 3, &o);
+  o.defer = 1;   /* scans stream a large zstd file (lhelp.h) */
   tm_guard_install();
   lua_pushfstring(L, "\"%s\"", strcmp(path, "-") == 0 ? "(stdin)" : path);
   tm_map *m = tm_l_newmap(L, lua_tostring(L, -1));
   int err = tm_source_open(&m->mp, path, md, &o, &info);
+  m->lazy = info.lazy;
   if (err != 0 && info.msg[0] != '\0') {
     luaL_pushfail(L);
     lua_pushfstring(L, "%s: %s", path, info.msg);

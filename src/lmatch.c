@@ -200,7 +200,7 @@ static int find_aux(lua_State *L, int find) {
 /* find: plain (lmap.c) unless the needle has pattern specials */
 static int map_find(lua_State *L) {
   tm_range r;
-  tm_l_range(L, 1, &r);
+  tm_l_scanrange(L, 1, &r);   /* plain: the cursor; find_aux: tm_l_range */
   size_t nn;
   const char *nd = luaL_checklstring(L, 2, &nn);
   size_t init = tm_l_startpos(luaL_optinteger(L, 3, 1), r.len);
@@ -515,7 +515,7 @@ static int grep_step(lua_State *L) {
 static int pattern_grep(lua_State *L) {
   tm_range r;
   size_t lp;
-  tm_l_range(L, 1, &r);
+  tm_l_scanrange(L, 1, &r);   /* lines come through gp->src */
   const char *p = luaL_checklstring(L, 2, &lp);
   /* as string.find: no special character, a plain search */
   if (tm_pat_isplain(p, lp)) return tm_l_plaingrep(L);

@@ -481,7 +481,7 @@ static void csv_opts(lua_State *L, rec_iter *it, int opts) {
 static rec_iter *rec_new(lua_State *L, int kind) {
   tm_range r;
   rec_iter *it;
-  tm_l_range(L, 1, &r);
+  tm_l_scanrange(L, 1, &r);   /* records come through it->src */
   if (!lua_isnoneornil(L, 2))
     luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
@@ -500,7 +500,7 @@ static rec_iter *rec_new(lua_State *L, int kind) {
 
 static void rec_start(lua_State *L, rec_iter *it, lua_CFunction step) {
   tm_range r;
-  tm_l_range(L, 1, &r);                  /* (options ran no code, but) */
+  tm_l_scanrange(L, 1, &r);              /* (options ran no code, but) */
   tm_l_srcsetup(L, &it->src, &r);
   it->progress = tm_l_progress(L);
   if (it->progress != NULL)

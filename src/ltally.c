@@ -75,7 +75,7 @@ static int map_tally(lua_State *L) {
   size_t sn = 0;
   const char *sep = NULL;
   int col = 0, rc, err;
-  tm_l_range(L, 1, &r);
+  tm_l_scanrange(L, 1, &r);   /* lines come through u->src */
   if (!lua_isnoneornil(L, 2) || !lua_isnoneornil(L, 3)) {
     sep = luaL_checklstring(L, 2, &sn);
     luaL_argcheck(L, sn > 0, 2, "empty separator");
@@ -94,7 +94,7 @@ static int map_tally(lua_State *L) {
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
-  tm_l_range(L, 1, &r);  /* the allocation may have run a finalizer */
+  tm_l_scanrange(L, 1, &r);  /* the allocation may have run a finalizer */
   tm_l_srcsetup(L, &u->src, &r);
   tm_progress *pg = tm_l_progress(L);
   if (pg != NULL) tm_progress_start(pg, r.len);

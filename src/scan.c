@@ -410,6 +410,9 @@ void tm_src_init(tm_src *s, const char *mem, int fd, off_t foff, size_t len,
   s->released = 0;
   s->release = NULL;
   s->ud = NULL;
+  s->readat = NULL;
+  s->rd = NULL;
+  s->rdfree = NULL;
 }
 
 void tm_src_steps(tm_src *s, size_t step,
@@ -454,6 +457,8 @@ void tm_src_finish(tm_src *s) {
 
 void tm_src_done(tm_src *s) {
   tm_src_finish(s);
+  if (s->rdfree != NULL && s->rd != NULL) s->rdfree(s->rd);
+  s->rd = NULL;
   free(s->buf);
   s->buf = NULL;
   s->cap = 0;
@@ -463,6 +468,8 @@ void tm_src_done(tm_src *s) {
 /* Read range bytes [pos, pos + n) into dst.  Retries on EINTR and after
 ** partial reads; end of file before n bytes is TM_ETRUNC. */
 static int src_read(tm_src *s, char *dst, size_t pos, size_t n) {
+  if (s->readat != NULL)
+    return n == 0 || s->readat(s, dst, n, (uint64_t)s->foff + pos);
   while (n > 0) {
     size_t ask = n > (size_t)SSIZE_MAX ? (size_t)SSIZE_MAX : n;
     ssize_t r;
@@ -698,12 +705,47 @@ int tm_src_field(tm_src *s, size_t pos, const char *sep, size_t sn,
   return 1;
 }
 
+/* tm_src_grep for a cursor that must not go back (a decompressor): each
+** window after the first starts after the last newline of the one before,
+** so the line around a match is always in the window.  2 when a window
+** holds no newline at all (then the caller goes on as usual). */
+static int grep_forward(tm_src *s, size_t from, const char *nd, size_t nn,
+                        size_t *start) {
+  size_t p = from, need = nn;
+  for (;;) {
+    size_t avail;
+    const char *w = tm_src_get(s, p, need, &avail), *q, *nl;
+    if (w == NULL) return -1;
+    q = tm_find(w, avail, nd, nn);
+    if (q != NULL) {
+      nl = memrchr(w, '\n', (size_t)(q - w));
+      *start = nl != NULL ? p + (size_t)(nl - w) + 1 : p;
+      return 1;
+    }
+    if (avail == s->len - p) return 0;
+    nl = memrchr(w, '\n', avail);
+    if (nl == NULL) {
+      /* the rest of a window: load a whole one from p; a whole window
+      ** without a newline: the usual way */
+      if (avail >= s->cap) return 2;
+      need = avail + 1;
+      continue;
+    }
+    p += (size_t)(nl - w) + 1;
+    need = nn;
+  }
+}
+
 int tm_src_grep(tm_src *s, size_t from, const char *nd, size_t nn,
                 size_t *start, const char **line, size_t *n, size_t *next) {
   size_t at, nl;
   int r;
   if (from >= s->len) return 0;
   if (nn > 0 && memchr(nd, '\n', nn) != NULL) return 0;
+  if (s->readat != NULL && nn > 0) {
+    r = grep_forward(s, from, nd, nn, start);
+    if (r < 2) return r <= 0 ? r : tm_src_line(s, *start, line, n, next);
+  }
   r = tm_src_find(s, from, s->len, nd, nn, &at);
   if (r <= 0) return r;
   r = tm_src_rfind(s, from, at, "\n", 1, &nl);

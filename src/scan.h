@@ -90,7 +90,15 @@ typedef struct tm_src {
   size_t released;   /* range bytes before this were handed to release */
   void (*release)(struct tm_src *s, size_t from, size_t to);
   void *ud;          /* for release */
+  /* instead of pread: read range bytes [off - foff, ...) from elsewhere
+  ** (a decompressor); returns 1, or 0 with s->err set (TM_EREADAT: the
+  ** owner of rd knows why).  rdfree(rd) runs in tm_src_done. */
+  int (*readat)(struct tm_src *s, char *dst, size_t n, uint64_t off);
+  void *rd;
+  void (*rdfree)(void *rd);
 } tm_src;
+
+#define TM_EREADAT (-2)  /* s->readat failed */
 
 /* Block size used for pread windows (and the initial buffer size when
 ** none is handed in). */

@@ -429,7 +429,8 @@ uint64_t tm_reader_consumed(const tm_reader *r) { return r->consumed; }
 /* read(2) once into [p, p+n): > 0, 0 at the end, -1 (EINTR is not
 ** sticky: r->intr says so) */
 static ssize_t rd_sys(tm_reader *r, void *p, size_t n) {
-  ssize_t got = read(r->fd, p, n);
+  ssize_t got = (r->flags & TM_READ_PREAD)
+                ? pread(r->fd, p, n, (off_t)r->consumed) : read(r->fd, p, n);
   if (got < 0) {
     if (errno == EINTR) {
       r->intr = 1;
@@ -1355,10 +1356,309 @@ static int open_parallel(tm_mapping *m, int fd, const struct stat *st,
 }
 /* }==================================================================== */
 
-/* A compressed regular file: decompress it whole (fd is ours). */
+/* {====================================================================
+** Deferred compressed files (source.h)
+** ===================================================================== */
+
+struct tm_lazy {
+  int fd;
+  struct stat st;
+  uint64_t total;          /* decompressed bytes, from the frame headers */
+  char *path;
+  char *tmpdir;            /* NULL: the default */
+  size_t memory;
+  int workers;
+};
+
+/* The decompressed size of a zstd file whose frames all say theirs
+** (only the headers are read).  0 and *total, or -1. */
+static int zstd_total(int fd, const struct stat *st, uint64_t *total) {
+  if (st->st_size <= 0 || (uint64_t)st->st_size > SIZE_MAX) return -1;
+  pjob j;
+  memset(&j, 0, sizeof j);
+  j.fmt = TM_FMT_ZSTD;
+  j.fd = -1;
+  j.size = (size_t)st->st_size;
+  j.minpiece = j.size / 65536 > PIECE_MIN ? j.size / 65536 : PIECE_MIN;
+  void *p = mmap(NULL, j.size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) return -1;
+  j.base = p;
+  tm_guard_install();
+  int e = guarded_pieces(&j);
+  *total = j.n ? j.ps[j.n - 1].out + j.ps[j.n - 1].outlen : 0;
+  munmap(p, j.size);
+  free(j.ps);
+  return e == 0 ? 0 : -1;
+}
+
+void tm_lazy_free(tm_lazy *z) {
+  if (z == NULL) return;
+  if (z->fd >= 0) close(z->fd);
+  free(z->path);
+  free(z->tmpdir);
+  free(z);
+}
+
+/* Defer the zstd file fd (ours on success) when it is worth it: 0 with m
+** and info->lazy set, or -1 (decompress it now). */
+static int open_lazy(tm_mapping *m, int fd, const struct stat *st,
+                     const tm_source_opts *o, const char *path,
+                     tm_source_info *info) {
+  size_t limit = o->memory ? o->memory : SPILL_DECOMPRESSED;
+  uint64_t total;
+  if (!o->defer || info->fmt != TM_FMT_ZSTD || zstd_total(fd, st, &total)
+      || total <= limit || total > SIZE_MAX)
+    return -1;
+  tm_lazy *z = calloc(1, sizeof *z);
+  if (z == NULL) return -1;
+  z->fd = fd;
+  z->st = *st;
+  z->total = total;
+  z->path = strdup(path);
+  z->tmpdir = o->tmpdir != NULL ? strdup(o->tmpdir) : NULL;
+  z->memory = o->memory;
+  z->workers = o->workers;
+  if (z->path == NULL || (o->tmpdir != NULL && z->tmpdir == NULL)) {
+    z->fd = -1;
+    tm_lazy_free(z);
+    return -1;
+  }
+  memset(m, 0, sizeof *m);
+  m->fd = -1;
+  m->kind = TM_KIND_HEAP;
+  m->mode = TM_MODE_R;
+  m->len = (size_t)total;
+  info->lazy = z;
+  return 0;
+}
+
+static int decompress_fd(tm_mapping *m, int fd, const struct stat *st,
+                         const tm_source_opts *o, const char *path,
+                         tm_source_info *info);
+
+int tm_lazy_fill(tm_lazy *z, tm_mapping *m, tm_source_info *info) {
+  tm_source_opts o;
+  memset(&o, 0, sizeof o);
+  o.memory = z->memory;
+  o.workers = z->workers;
+  o.tmpdir = z->tmpdir;
+  memset(info, 0, sizeof *info);
+  info->fmt = TM_FMT_ZSTD;
+  info->workers = 1;
+  tm_map_close(m);
+  int fd = dup(z->fd);
+  if (fd < 0) return errno;
+  int e = decompress_fd(m, fd, &z->st, &o, z->path, info);
+  if (e == 0 && m->len != z->total) {
+    tm_map_close(m);
+    snprintf(info->msg, sizeof info->msg, "the file changed since it was "
+             "opened: %llu bytes decompressed, %llu expected",
+             (unsigned long long)m->len, (unsigned long long)z->total);
+    e = EIO;
+  }
+  return e;
+}
+
+/* The stream: a tm_reader reading with pread from a descriptor of its
+** own, and the last HIST bytes it made, so that a cursor going back a
+** little (to the start of a line) does not restart the decoder. */
+#define HIST ((size_t)64 << 10)
+
+struct tm_zstream {
+  int fd;
+  struct stat st;
+  uint64_t total;
+  char *path;
+  tm_reader *r;
+  uint64_t made;           /* decompressed bytes made so far */
+  char *hist;              /* the bytes [made - hlen, made) */
+  size_t hlen;
+  int err;
+  char msg[320];
+};
+
+static int zs_fail(tm_zstream *d, int err, const char *fmt, ...) {
+  char what[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  if (d->err == 0) {
+    d->err = err;
+    snprintf(d->msg, sizeof d->msg, "%s: %s", d->path, what);
+  }
+  return d->err;
+}
+
+static int zs_check(tm_zstream *d) {
+  struct stat now;
+  if (fstat(d->fd, &now) != 0) return zs_fail(d, errno, "%s",
+                                               strerror(errno));
+  if (!same_file(&d->st, &now))
+    return zs_fail(d, EIO, "the file changed while it was being "
+                   "decompressed");
+  return 0;
+}
+
+/* (Re)start decoding from the first byte. */
+static int zs_start(tm_zstream *d) {
+  tm_reader_close(d->r);
+  d->r = NULL;
+  d->made = 0;
+  d->hlen = 0;
+  if (zs_check(d) != 0) return d->err;
+  int e = tm_reader_fdopen(&d->r, d->fd, 0, d->path, TM_READ_PREAD);
+  if (e != 0) return zs_fail(d, e, "%s", strerror(e));
+  return 0;
+}
+
+int tm_zstream_open(tm_zstream **out, const tm_lazy *z) {
+  tm_zstream *d = calloc(1, sizeof *d);
+  *out = NULL;
+  if (d == NULL) return ENOMEM;
+  d->fd = dup(z->fd);
+  d->st = z->st;
+  d->total = z->total;
+  d->path = strdup(z->path);
+  d->hist = malloc(HIST);
+  int e = d->fd < 0 ? errno : 0;
+  if (e == 0 && (d->path == NULL || d->hist == NULL)) e = ENOMEM;
+  if (e != 0) {
+    tm_zstream_free(d);
+    return e;
+  }
+  zs_start(d);   /* its failure (the file changed) is d's first error */
+  *out = d;
+  return 0;
+}
+
+void tm_zstream_free(tm_zstream *d) {
+  if (d == NULL) return;
+  tm_reader_close(d->r);
+  if (d->fd >= 0) close(d->fd);
+  free(d->path);
+  free(d->hist);
+  free(d);
+}
+
+const char *tm_lazy_path(const tm_lazy *z) { return z->path; }
+
+const char *tm_zstream_error(const tm_zstream *d) {
+  return d->err ? d->msg : NULL;
+}
+
+int tm_zstream_of(const tm_zstream *d, const tm_lazy *z) {
+  return d->err == 0 && d->total == z->total && same_file(&d->st, &z->st);
+}
+
+/* Decode up to n bytes at dst: > 0, or 0 with d->err set. */
+static size_t zs_decode(tm_zstream *d, char *dst, size_t n) {
+  for (;;) {
+    ptrdiff_t got = tm_reader_read(d->r, dst, n);
+    if (got > 0) {
+      d->made += (uint64_t)got;
+      return (size_t)got;
+    }
+    if (got < 0 && tm_reader_errno(d->r) == EINTR) continue;
+    /* bad data in a file that changed: say that it changed */
+    if (zs_check(d) != 0) return 0;
+    if (got < 0) {
+      const char *msg = tm_reader_error(d->r);
+      size_t k = strlen(d->path);
+      if (msg != NULL && strncmp(msg, d->path, k) == 0 && msg[k] == ':')
+        msg += k + 2;
+      zs_fail(d, tm_reader_errno(d->r), "%s", msg ? msg : "read error");
+      return 0;
+    }
+    zs_fail(d, EILSEQ, "truncated zstd data: it ends after %llu bytes, "
+            "its header says %llu", (unsigned long long)d->made,
+            (unsigned long long)d->total);
+    return 0;
+  }
+}
+
+/* Keep the last HIST bytes made: the history before, then 'n' bytes
+** just made at p. */
+static void zs_keep(tm_zstream *d, const char *p, size_t n) {
+  if (n >= HIST) {
+    memcpy(d->hist, p + n - HIST, HIST);
+    d->hlen = HIST;
+    return;
+  }
+  size_t keep = d->hlen < HIST - n ? d->hlen : HIST - n;
+  memmove(d->hist, d->hist + d->hlen - keep, keep);
+  memcpy(d->hist + keep, p, n);
+  d->hlen = keep + n;
+}
+
+/* At the end: the stream must end there too (which also checks the
+** frame's checksum), and the file must be the one opened. */
+static int zs_end(tm_zstream *d) {
+  char c;
+  for (;;) {
+    ptrdiff_t got = tm_reader_read(d->r, &c, 1);
+    if (got < 0 && tm_reader_errno(d->r) == EINTR) continue;
+    if (got > 0)
+      return zs_fail(d, EILSEQ, "the zstd data holds more bytes than its "
+                     "header says (%llu)", (unsigned long long)d->total);
+    if (got < 0) {
+      zs_decode(d, &c, 1);   /* sets the error */
+      return d->err;
+    }
+    return zs_check(d);
+  }
+}
+
+int tm_zstream_read(tm_zstream *d, char *dst, size_t n, uint64_t pos) {
+  if (d->err) return d->err;
+  if (pos > d->total || n > d->total - pos)
+    return zs_fail(d, EINVAL, "read beyond the end (%llu bytes)",
+                   (unsigned long long)d->total);
+  uint64_t end = pos + n;
+  while (pos < end) {
+    if (pos < d->made && d->made - pos <= d->hlen) {   /* history */
+      size_t back = (size_t)(d->made - pos);
+      size_t k = back < end - pos ? back : (size_t)(end - pos);
+      memcpy(dst, d->hist + d->hlen - back, k);
+      dst += k;
+      pos += k;
+    } else if (pos < d->made) {   /* further back: from the start */
+      if (zs_start(d) != 0) return d->err;
+    } else if (pos > d->made) {   /* skip ahead, keeping the history */
+      uint64_t gap = pos - d->made;
+      size_t k = zs_decode(d, d->hist, gap < HIST ? (size_t)gap : HIST);
+      if (k == 0) return d->err;
+      d->hlen = k;
+    } else {                      /* straight into dst */
+      size_t want = (size_t)(end - pos);
+      size_t k = 0;
+      while (k < want) {
+        size_t got = zs_decode(d, dst + k, want - k);
+        if (got == 0) return d->err;
+        k += got;
+      }
+      zs_keep(d, dst, k);
+      dst += k;
+      pos += k;
+    }
+  }
+  if (end == d->total && d->made == d->total) return zs_end(d);
+  return 0;
+}
+/* }==================================================================== */
+
+/* A compressed regular file: decompress it whole (fd is ours), unless it
+** is deferred. */
 static int open_compressed(tm_mapping *m, int fd, const struct stat *st,
                            const tm_source_opts *o, const char *path,
                            tm_source_info *info) {
+  if (o->defer && open_lazy(m, fd, st, o, path, info) == 0) return 0;
+  return decompress_fd(m, fd, st, o, path, info);
+}
+
+static int decompress_fd(tm_mapping *m, int fd, const struct stat *st,
+                         const tm_source_opts *o, const char *path,
+                         tm_source_info *info) {
   tm_reader *r;
   int e = open_parallel(m, fd, st, info->fmt, o, info);
   if (e >= 0) {

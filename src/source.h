@@ -93,7 +93,10 @@ const char *tm_format_name(int fmt);
 typedef struct tm_reader tm_reader;
 
 /* flags */
-enum { TM_READ_RAW = 1 };   /* never decompress: the bytes as they are */
+enum { TM_READ_RAW = 1,     /* never decompress: the bytes as they are */
+       TM_READ_PREAD = 2 };  /* read with pread from offset 0, so the
+                                descriptor may be shared (its offset is
+                                never used nor moved) */
 
 /* Open 'path' ("-" is standard input, read from where it stands and never
 ** closed) for reading.  Returns 0 and *out, or an errno value (ENOMEM,
@@ -143,7 +146,10 @@ typedef struct tm_source_opts {
   size_t memory;    /* spill threshold; 0 means TM_SPILL_MEMORY */
   int workers;      /* decompression threads; 0: the number of CPUs */
   const char *tmpdir;  /* NULL: $TMPDIR, or /tmp when unset or empty */
+  int defer;        /* nonzero: a large zstd file may be deferred (below) */
 } tm_source_opts;
+
+typedef struct tm_lazy tm_lazy;
 
 typedef struct tm_source_info {
   int fmt;          /* TM_FMT_* of the input (TM_FMT_PLAIN if not known) */
@@ -151,6 +157,7 @@ typedef struct tm_source_info {
   int workers;      /* threads that decompressed (1 if sequential) */
   char msg[256];    /* on failure: what went wrong without the path, or ""
                        when strerror(errno) says it all */
+  tm_lazy *lazy;    /* a deferred file (see below), or NULL */
 } tm_source_info;
 
 /* Map the bytes of 'path' ("-" is standard input) with 'mode' (TM_MODE_*).
@@ -161,6 +168,48 @@ typedef struct tm_source_info {
 ** may be NULL for the defaults. */
 int tm_source_open(tm_mapping *m, const char *path, int mode,
                    const tm_source_opts *o, tm_source_info *info);
+/* }==================================================================== */
+
+/* {====================================================================
+** Deferred compressed files
+**
+** Decompressing a large file into a spill costs as much as writing its
+** bytes into fresh page cache; a forward scan needs none of that.  With
+** opts->defer, a zstd file whose frame headers give every frame's
+** content size, and whose total is above the memory limit (opts->memory,
+** else 16 MiB), is not decompressed by tm_source_open: it returns 0 with
+** info->lazy set and m a read-only memory map of length 'total' whose
+** base is NULL (no byte of it may be touched).  The caller then either
+**   - streams: tm_lazy_stream gives a decoder of its own that reads
+**     decompressed bytes at any offset (forward is cheap; going back
+**     further than its history restarts from the start), or
+**   - materialises: tm_lazy_fill decompresses everything into m as
+**     tm_source_open would have (a spill file), then tm_lazy_free.
+** Errors of streams are found while reading: corrupt or truncated data
+** (EILSEQ, the message names the file and the compressed byte offset,
+** as the reader's do), and the file changed since it was opened (EIO).
+** ===================================================================== */
+
+/* Decompress the whole file into m (closed first).  0, or an errno value
+** with info->msg set as for tm_source_open. */
+int tm_lazy_fill(tm_lazy *z, tm_mapping *m, tm_source_info *info);
+/* The path it was opened with. */
+const char *tm_lazy_path(const tm_lazy *z);
+/* Free it (closes its descriptor).  NULL is fine. */
+void tm_lazy_free(tm_lazy *z);
+
+typedef struct tm_zstream tm_zstream;
+/* A decoder over z's file (it keeps a descriptor of its own, so it
+** outlives z).  0, or an errno value (no memory, no descriptor); a file
+** that changed since z was opened is the decoder's first error. */
+int tm_zstream_open(tm_zstream **out, const tm_lazy *z);
+/* Decompressed bytes [pos, pos + n) into dst: 0, or an errno value with
+** tm_zstream_error saying what (sticky). */
+int tm_zstream_read(tm_zstream *d, char *dst, size_t n, uint64_t pos);
+const char *tm_zstream_error(const tm_zstream *d);
+/* The file this stream decodes, as a lazy handle's identity. */
+int tm_zstream_of(const tm_zstream *d, const tm_lazy *z);
+void tm_zstream_free(tm_zstream *d);
 /* }==================================================================== */
 
 #endif

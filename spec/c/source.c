@@ -224,7 +224,7 @@ static void check_reads(const char *path, int fmt, const char *ref,
   }
   tm_mapping m;
   tm_source_info info;
-  tm_source_opts o = {0, below(2) ? 0 : 1 + below(100000), 0, NULL};
+  tm_source_opts o = {0, below(2) ? 0 : 1 + below(100000), 0, NULL, 0};
   int e = tm_source_open(&m, path, TM_MODE_R, &o, &info);
   CHECK(e == 0, "tm_source_open: %s (%s)", strerror(e), info.msg);
   if (e == 0) {
@@ -348,7 +348,7 @@ static void spec_parallel(void) {
       for (int mem = 0; mem < 2; mem++) {
         tm_mapping m;
         tm_source_info info;
-        tm_source_opts o = {0, mem ? (size_t)1 << 30 : 1000, 2, dir};
+        tm_source_opts o = {0, mem ? (size_t)1 << 30 : 1000, 2, dir, 0};
         int e = tm_source_open(&m, cat, TM_MODE_R, &o, &info);
         CHECK(e == 0, "open: %s", info.msg);
         if (e != 0) continue;
@@ -479,7 +479,7 @@ static void spec_plain_and_raw(void) {
     same("raw", out, n, comp, cn);
     tm_mapping m;
     tm_source_info info;
-    tm_source_opts o = {1, 0, 0, NULL};
+    tm_source_opts o = {1, 0, 0, NULL, 0};
     CHECK(tm_source_open(&m, path_of("raw.gz"), TM_MODE_R, &o, &info) == 0,
           "raw map");
     same("raw map", m.base, m.len, comp, cn);
@@ -527,7 +527,7 @@ static void spec_pipe(void) {
       snprintf(name, sizeof name, "/dev/fd/%d", fds[0]);
       tm_mapping m;
       tm_source_info info;
-      tm_source_opts o = {0, 100000, 0, dir};
+      tm_source_opts o = {0, 100000, 0, dir, 0};
       int e = tm_source_open(&m, name, TM_MODE_R, &o, &info);
       close(fds[0]);
       waitpid(pid, NULL, 0);
@@ -556,11 +556,182 @@ static void spec_pipe(void) {
   snprintf(name, sizeof name, "/dev/fd/%d", fds[0]);
   tm_mapping m;
   tm_source_info info;
-  tm_source_opts o = {0, 1000, 0, "/nonexistent/tome"};
+  tm_source_opts o = {0, 1000, 0, "/nonexistent/tome", 0};
   int e = tm_source_open(&m, name, TM_MODE_R, &o, &info);
   close(fds[0]);
   CHECK(e == ENOENT && strstr(info.msg, "/nonexistent/tome"),
         "missing tmpdir: %d %s", e, info.msg);
+}
+/* }====== */
+
+/* {====== deferred zstd files ====== */
+
+/* Reads at random positions and sizes (forward mostly, sometimes back a
+** little, within the history, or far, which restarts the decoder) must
+** give the reference's bytes. */
+static void lazy_reads(tm_lazy *z, const char *ref, size_t rn) {
+  tm_zstream *d;
+  int e = tm_zstream_open(&d, z);
+  CHECK(e == 0, "tm_zstream_open: %s", strerror(e));
+  if (e != 0) return;
+  char *buf = malloc(1 << 20);
+  uint64_t pos = 0;
+  for (int k = 0; k < 300; k++) {
+    size_t n = below(4) == 0 ? below(1 << 20) : below(70000);
+    int how = (int)below(10);
+    if (how == 0) pos = below(rn + 1);                       /* anywhere */
+    else if (how == 1 && pos > 0) pos -= below(pos < 90000 ? pos : 90000);
+    if (n > rn - pos) n = rn - (size_t)pos;
+    e = tm_zstream_read(d, buf, n, pos);
+    CHECK(e == 0, "read %zu at %llu: %s", n, (unsigned long long)pos,
+          tm_zstream_error(d) ? tm_zstream_error(d) : strerror(e));
+    if (e != 0) break;
+    CHECK(memcmp(buf, ref + pos, n) == 0, "read %zu at %llu differs", n,
+          (unsigned long long)pos);
+    pos += n;
+  }
+  e = tm_zstream_read(d, buf, 1, rn);
+  CHECK(e == EINVAL, "a read beyond the end: %d", e);
+  free(buf);
+  tm_zstream_free(d);
+}
+
+/* Open 'comp' deferred: 1 with *m and *z, or 0 (not deferred). */
+static int lazy_open(const char *comp, size_t memory, tm_mapping *m,
+                     tm_lazy **z, tm_source_info *info, int sound) {
+  tm_source_opts o = {0, memory, 0, NULL, 1};
+  int e = tm_source_open(m, comp, TM_MODE_R, &o, info);
+  CHECK(e == 0 || !sound, "tm_source_open: %s (%s)", strerror(e),
+        info->msg);
+  /* damaged headers: not deferred, the error comes at once */
+  CHECK(e == 0 || e == EILSEQ, "tm_source_open: %s", strerror(e));
+  *z = info->lazy;
+  if (e != 0 || *z == NULL) {
+    if (e == 0) tm_map_close(m);
+    return 0;
+  }
+  return 1;
+}
+
+/* zstd writes the content size when it reads a named file (not stdin) */
+static void zstd_file(const char *plain, const char *out) {
+  if (sh("zstd -q -f -c '%s' > '%s'", plain, out) != 0) {
+    fprintf(stderr, "zstd failed\n");
+    exit(2);
+  }
+}
+
+static void spec_lazy(void) {
+  const tool *t = &tools[1];
+  if (!t->have) return;
+  char *plain = path_of("lazy"), *comp = path_of("lazy.zst");
+  char *part = path_of("lazy.part");
+  size_t n = (3 << 20) + below(100000);
+  char *data = make_data(n, 1);
+  for (int multi = 0; multi < 2; multi++) {
+    setctx("deferred zstd, %s", multi ? "several frames" : "one frame");
+    put(plain, data, n);
+    if (!multi) zstd_file(plain, comp);
+    else {   /* frames of random sizes, one of them empty */
+      sh("rm -f '%s'", comp);
+      for (size_t at = 0, k = 0; at <= n; k++) {
+        size_t len = k == 1 ? 0 : below(n / 3) + 1;
+        if (len > n - at) len = n - at;
+        put(plain, data + at, len);
+        zstd_file(plain, part);
+        sh("cat '%s' >> '%s'", part, comp);
+        at += len > 0 ? len : (at == n);
+      }
+    }
+    size_t rn;
+    char *ref = reference(t, comp, &rn);
+    same("tool round trip", ref, rn, data, n);
+    tm_mapping m;
+    tm_source_info info;
+    tm_lazy *z;
+    /* small: decompressed at once, as before */
+    CHECK(!lazy_open(comp, 0, &m, &z, &info, 1) || rn > (16 << 20),
+          "a small file was deferred");
+    if (lazy_open(comp, 1000, &m, &z, &info, 1)) {
+      CHECK(m.base == NULL && m.len == rn && !m.writable,
+            "deferred map: base %p, %zu bytes of %zu", (void *)m.base,
+            m.len, rn);
+      lazy_reads(z, ref, rn);
+      lazy_reads(z, ref, rn);
+      int e = tm_lazy_fill(z, &m, &info);
+      CHECK(e == 0, "tm_lazy_fill: %s (%s)", strerror(e), info.msg);
+      if (e == 0) same("filled map", m.base, m.len, ref, rn);
+      tm_lazy_free(z);
+      tm_map_close(&m);
+    } else {
+      CHECK(0, "not deferred");
+    }
+    free(ref);
+  }
+  /* damage in the middle: found while reading, with its offset */
+  setctx("deferred zstd, corrupt");
+  put(plain, data, n);
+  zstd_file(plain, comp);
+  size_t cn;
+  char *c = get(comp, &cn);
+  int found = 0;
+  for (int k = 0; k < 20 && !found; k++) {
+    char *bad = malloc(cn);
+    memcpy(bad, c, cn);
+    size_t at = cn / 4 + below(cn / 2);
+    bad[at] ^= (char)(1 + below(255));
+    put(comp, bad, cn);
+    free(bad);
+    tm_mapping m;
+    tm_source_info info;
+    tm_lazy *z;
+    if (!lazy_open(comp, 1000, &m, &z, &info, 0)) continue;  /* a header */
+    tm_zstream *d;
+    char *buf = malloc(1 << 16);
+    int e = tm_zstream_open(&d, z);
+    for (uint64_t pos = 0; e == 0 && pos < n; pos += 1 << 16) {
+      size_t k2 = n - pos < (1 << 16) ? (size_t)(n - pos) : 1 << 16;
+      e = tm_zstream_read(d, buf, k2, pos);
+    }
+    if (e != 0) {   /* (a flip in a literal may go unseen without checksum) */
+      found = 1;
+      CHECK(e == EILSEQ, "corrupt: errno %d", e);
+      CHECK(strstr(tm_zstream_error(d), "byte offset") != NULL &&
+            strstr(tm_zstream_error(d), comp) != NULL,
+            "corrupt: '%s'", tm_zstream_error(d));
+      /* sticky */
+      CHECK(tm_zstream_read(d, buf, 1, 0) == e, "the error is not sticky");
+    }
+    free(buf);
+    tm_zstream_free(d);
+    tm_lazy_free(z);
+    tm_map_close(&m);
+  }
+  CHECK(found, "no damage was ever found");
+  /* a file that changes under the stream: an error at the end */
+  setctx("deferred zstd, changed");
+  put(comp, c, cn);
+  {
+    tm_mapping m;
+    tm_source_info info;
+    tm_lazy *z;
+    if (lazy_open(comp, 1000, &m, &z, &info, 1)) {
+      tm_zstream *d;
+      char *buf = malloc(n);
+      int e = tm_zstream_open(&d, z);
+      CHECK(e == 0, "tm_zstream_open: %d", e);
+      sh("printf x >> '%s'", comp);
+      if (e == 0) e = tm_zstream_read(d, buf, n, 0);
+      CHECK(e == EIO && strstr(tm_zstream_error(d), "changed") != NULL,
+            "changed: %d '%s'", e, e ? tm_zstream_error(d) : "");
+      free(buf);
+      tm_zstream_free(d);
+      tm_lazy_free(z);
+      tm_map_close(&m);
+    }
+  }
+  free(c);
+  free(data);
 }
 /* }====== */
 
@@ -588,6 +759,7 @@ int main(int argc, char **argv) {
   spec_bad();
   spec_plain_and_raw();
   spec_pipe();
+  spec_lazy();
   sh("rm -rf '%s'", dir);
   printf("spec_source: %d checks, %d failures\n", checks, failures);
   return failures != 0;
