@@ -278,6 +278,8 @@ static void release_behind(tm_src *s, size_t from, size_t to) {
 
 /* the window size of a streamed cursor */
 #define LAZY_BLOCK ((size_t)1 << 20)
+/* what a decoder costs, about (windows, buffers, decoder state) */
+#define LAZY_KB 8192
 
 static int lazy_readat(tm_src *s, char *dst, size_t n, uint64_t off) {
   tm_map *m = (tm_map *)s->ud;
@@ -344,6 +346,10 @@ void tm_l_srcsetup(lua_State *L, tm_src *s, const tm_range *r) {
     tm_zstream_open(&d, r->map->lazy);
     lazy_setup(s, tm_l_state(L), r, d, NULL, 0);
     s->rdfree = lazy_free;
+    /* the collector does not see the decoder's memory (some MB): tell
+    ** it, so that a loop that leaves iterators behind collects them.
+    ** (Last: a finalizer run here finds the cursor complete.) */
+    lua_gc(L, LUA_GCSTEP, LAZY_KB);
     return;
   }
   src_setup(s, tm_l_state(L), r, NULL, 0);

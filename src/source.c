@@ -1464,17 +1464,38 @@ int tm_lazy_fill(tm_lazy *z, tm_mapping *m, tm_source_info *info) {
 ** little (to the start of a line) does not restart the decoder. */
 #define HIST ((size_t)64 << 10)
 
+/* With two cores or more, a thread decodes ahead into a ring of slots
+** while the scan runs (as zstdcat | wc do): the reader is the thread's
+** then, and the scan copies out of the slots. */
+#define ZSLOTS 4
+#define ZSLOT ((size_t)1 << 20)
+/* ... once a scan has gone this far: short scans (an iterator left after
+** a few lines) never start a thread nor take the slots' memory */
+#define ZTHREAD_AFTER ((uint64_t)8 << 20)
+
 struct tm_zstream {
   int fd;
   struct stat st;
   uint64_t total;
   char *path;
   tm_reader *r;
-  uint64_t made;           /* decompressed bytes made so far */
+  uint64_t made;           /* decompressed bytes handed out so far */
   char *hist;              /* the bytes [made - hlen, made) */
   size_t hlen;
   int err;
   char msg[320];
+  /* the decoding thread */
+  int threads;             /* wanted: 1 none, else one */
+  int running;             /* th was started (and not joined) */
+  int launched;            /* it was, since the last (re)start */
+  pthread_t th;
+  pthread_mutex_t lock;
+  pthread_cond_t cv;
+  char *slot[ZSLOTS];
+  size_t len[ZSLOTS];
+  size_t head, tail;       /* slots filled, slots emptied (under lock) */
+  size_t soff;             /* bytes taken from slot tail % ZSLOTS */
+  int done, stop;          /* the thread ended (end or error); stop it */
 };
 
 static int zs_fail(tm_zstream *d, int err, const char *fmt, ...) {
@@ -1500,8 +1521,70 @@ static int zs_check(tm_zstream *d) {
   return 0;
 }
 
+static void *zs_thread(void *ud) {
+  tm_zstream *d = (tm_zstream *)ud;
+  for (;;) {
+    pthread_mutex_lock(&d->lock);
+    while (d->head - d->tail == ZSLOTS && !d->stop)
+      pthread_cond_wait(&d->cv, &d->lock);
+    int stop = d->stop;
+    size_t k = d->head % ZSLOTS;
+    pthread_mutex_unlock(&d->lock);
+    if (stop) break;
+    size_t got = 0;
+    ptrdiff_t n = 1;
+    while (got < ZSLOT &&
+           (n = tm_reader_read(d->r, d->slot[k] + got, ZSLOT - got)) != 0) {
+      if (n < 0) {
+        if (tm_reader_errno(d->r) == EINTR) continue;
+        break;
+      }
+      got += (size_t)n;
+    }
+    pthread_mutex_lock(&d->lock);
+    d->len[k] = got;
+    if (got > 0) d->head++;
+    if (n <= 0) d->done = 1;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->lock);
+    if (n <= 0) break;
+  }
+  pthread_mutex_lock(&d->lock);
+  d->done = 1;
+  pthread_cond_broadcast(&d->cv);
+  pthread_mutex_unlock(&d->lock);
+  return NULL;
+}
+
+/* Stop and join the thread; the reader is ours again. */
+static void zs_join(tm_zstream *d) {
+  if (!d->running) return;
+  pthread_mutex_lock(&d->lock);
+  d->stop = 1;
+  pthread_cond_broadcast(&d->cv);
+  pthread_mutex_unlock(&d->lock);
+  pthread_join(d->th, NULL);
+  d->running = 0;
+}
+
+/* Start the thread (when wanted and possible: else decode in place). */
+static void zs_launch(tm_zstream *d) {
+  sigset_t all, old;
+  d->head = d->tail = d->soff = 0;
+  d->done = d->stop = 0;
+  d->launched = 1;
+  if (d->threads == 1) return;
+  for (int i = 0; i < ZSLOTS; i++)
+    if (d->slot[i] == NULL && (d->slot[i] = malloc(ZSLOT)) == NULL) return;
+  sigfillset(&all);             /* signals go to the caller's thread */
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  d->running = pthread_create(&d->th, NULL, zs_thread, d) == 0;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 /* (Re)start decoding from the first byte. */
 static int zs_start(tm_zstream *d) {
+  zs_join(d);
   tm_reader_close(d->r);
   d->r = NULL;
   d->made = 0;
@@ -1509,6 +1592,7 @@ static int zs_start(tm_zstream *d) {
   if (zs_check(d) != 0) return d->err;
   int e = tm_reader_fdopen(&d->r, d->fd, 0, d->path, TM_READ_PREAD);
   if (e != 0) return zs_fail(d, e, "%s", strerror(e));
+  d->launched = 0;
   return 0;
 }
 
@@ -1521,6 +1605,9 @@ int tm_zstream_open(tm_zstream **out, const tm_lazy *z) {
   d->total = z->total;
   d->path = strdup(z->path);
   d->hist = malloc(HIST);
+  d->threads = z->workers == 1 || ncpus() < 2 ? 1 : 2;
+  pthread_mutex_init(&d->lock, NULL);
+  pthread_cond_init(&d->cv, NULL);
   int e = d->fd < 0 ? errno : 0;
   if (e == 0 && (d->path == NULL || d->hist == NULL)) e = ENOMEM;
   if (e != 0) {
@@ -1534,6 +1621,10 @@ int tm_zstream_open(tm_zstream **out, const tm_lazy *z) {
 
 void tm_zstream_free(tm_zstream *d) {
   if (d == NULL) return;
+  zs_join(d);
+  for (int i = 0; i < ZSLOTS; i++) free(d->slot[i]);
+  pthread_cond_destroy(&d->cv);
+  pthread_mutex_destroy(&d->lock);
   tm_reader_close(d->r);
   if (d->fd >= 0) close(d->fd);
   free(d->path);
@@ -1551,30 +1642,68 @@ int tm_zstream_of(const tm_zstream *d, const tm_lazy *z) {
   return d->err == 0 && d->total == z->total && same_file(&d->st, &z->st);
 }
 
+/* The next decoded bytes, up to n at dst: > 0, 0 at the end of the
+** stream, -1 on an error of the reader (EINTR retried). */
+static ptrdiff_t zs_next(tm_zstream *d, char *dst, size_t n) {
+  if (!d->launched && d->made >= ZTHREAD_AFTER) zs_launch(d);
+  if (!d->running) {
+    for (;;) {
+      ptrdiff_t got = tm_reader_read(d->r, dst, n);
+      if (got < 0 && tm_reader_errno(d->r) == EINTR) continue;
+      return got;
+    }
+  }
+  pthread_mutex_lock(&d->lock);
+  while (d->head == d->tail && !d->done)
+    pthread_cond_wait(&d->cv, &d->lock);
+  int empty = d->head == d->tail;
+  size_t k = d->tail % ZSLOTS, have = d->len[k] - d->soff;
+  pthread_mutex_unlock(&d->lock);
+  if (empty) {   /* the thread ended: the reader says how */
+    zs_join(d);
+    return tm_reader_errno(d->r) != 0 ? -1 : 0;
+  }
+  size_t c = n < have ? n : have;
+  memcpy(dst, d->slot[k] + d->soff, c);
+  d->soff += c;
+  if (d->soff == d->len[k]) {
+    pthread_mutex_lock(&d->lock);
+    d->tail++;
+    d->soff = 0;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->lock);
+  }
+  return (ptrdiff_t)c;
+}
+
+/* The reader's error as d's (the file changed: that first). */
+static void zs_readerr(tm_zstream *d) {
+  if (zs_check(d) != 0) return;
+  const char *msg = tm_reader_error(d->r);
+  size_t k = strlen(d->path);
+  if (msg != NULL && strncmp(msg, d->path, k) == 0 && msg[k] == ':')
+    msg += k + 2;
+  zs_fail(d, tm_reader_errno(d->r) ? tm_reader_errno(d->r) : EIO, "%s",
+          msg ? msg : "read error");
+}
+
 /* Decode up to n bytes at dst: > 0, or 0 with d->err set. */
 static size_t zs_decode(tm_zstream *d, char *dst, size_t n) {
-  for (;;) {
-    ptrdiff_t got = tm_reader_read(d->r, dst, n);
-    if (got > 0) {
-      d->made += (uint64_t)got;
-      return (size_t)got;
-    }
-    if (got < 0 && tm_reader_errno(d->r) == EINTR) continue;
-    /* bad data in a file that changed: say that it changed */
-    if (zs_check(d) != 0) return 0;
-    if (got < 0) {
-      const char *msg = tm_reader_error(d->r);
-      size_t k = strlen(d->path);
-      if (msg != NULL && strncmp(msg, d->path, k) == 0 && msg[k] == ':')
-        msg += k + 2;
-      zs_fail(d, tm_reader_errno(d->r), "%s", msg ? msg : "read error");
-      return 0;
-    }
-    zs_fail(d, EILSEQ, "truncated zstd data: it ends after %llu bytes, "
-            "its header says %llu", (unsigned long long)d->made,
-            (unsigned long long)d->total);
+  ptrdiff_t got = zs_next(d, dst, n);
+  if (got > 0) {
+    d->made += (uint64_t)got;
+    return (size_t)got;
+  }
+  if (got < 0) {
+    zs_readerr(d);
     return 0;
   }
+  /* bad data in a file that changed: say that it changed */
+  if (zs_check(d) != 0) return 0;
+  zs_fail(d, EILSEQ, "truncated zstd data: it ends after %llu bytes, "
+          "its header says %llu", (unsigned long long)d->made,
+          (unsigned long long)d->total);
+  return 0;
 }
 
 /* Keep the last HIST bytes made: the history before, then 'n' bytes
@@ -1595,18 +1724,18 @@ static void zs_keep(tm_zstream *d, const char *p, size_t n) {
 ** frame's checksum), and the file must be the one opened. */
 static int zs_end(tm_zstream *d) {
   char c;
-  for (;;) {
-    ptrdiff_t got = tm_reader_read(d->r, &c, 1);
-    if (got < 0 && tm_reader_errno(d->r) == EINTR) continue;
-    if (got > 0)
-      return zs_fail(d, EILSEQ, "the zstd data holds more bytes than its "
-                     "header says (%llu)", (unsigned long long)d->total);
-    if (got < 0) {
-      zs_decode(d, &c, 1);   /* sets the error */
-      return d->err;
-    }
-    return zs_check(d);
+  ptrdiff_t got = zs_next(d, &c, 1);
+  if (got > 0) {
+    d->made++;
+    if (zs_check(d) != 0) return d->err;
+    return zs_fail(d, EILSEQ, "the zstd data holds more bytes than its "
+                   "header says (%llu)", (unsigned long long)d->total);
   }
+  if (got < 0) {
+    zs_readerr(d);
+    return d->err;
+  }
+  return zs_check(d);
 }
 
 int tm_zstream_read(tm_zstream *d, char *dst, size_t n, uint64_t pos) {

@@ -596,10 +596,13 @@ static void lazy_reads(tm_lazy *z, const char *ref, size_t rn) {
   tm_zstream_free(d);
 }
 
+/* 1: streams decode in place; 0: in a thread of their own */
+static int lazy_workers;
+
 /* Open 'comp' deferred: 1 with *m and *z, or 0 (not deferred). */
 static int lazy_open(const char *comp, size_t memory, tm_mapping *m,
                      tm_lazy **z, tm_source_info *info, int sound) {
-  tm_source_opts o = {0, memory, 0, NULL, 1};
+  tm_source_opts o = {0, memory, lazy_workers, NULL, 1};
   int e = tm_source_open(m, comp, TM_MODE_R, &o, info);
   CHECK(e == 0 || !sound, "tm_source_open: %s (%s)", strerror(e),
         info->msg);
@@ -626,10 +629,12 @@ static void spec_lazy(void) {
   if (!t->have) return;
   char *plain = path_of("lazy"), *comp = path_of("lazy.zst");
   char *part = path_of("lazy.part");
-  size_t n = (3 << 20) + below(100000);
+  /* more than 8 MB: the decoding thread starts after that */
+  size_t n = (9 << 20) + below(100000);
   char *data = make_data(n, 1);
   for (int multi = 0; multi < 2; multi++) {
-    setctx("deferred zstd, %s", multi ? "several frames" : "one frame");
+    setctx("deferred zstd, %s, workers %d",
+           multi ? "several frames" : "one frame", lazy_workers);
     put(plain, data, n);
     if (!multi) zstd_file(plain, comp);
     else {   /* frames of random sizes, one of them empty */
@@ -759,7 +764,7 @@ int main(int argc, char **argv) {
   spec_bad();
   spec_plain_and_raw();
   spec_pipe();
-  spec_lazy();
+  for (lazy_workers = 0; lazy_workers < 2; lazy_workers++) spec_lazy();
   sh("rm -rf '%s'", dir);
   printf("spec_source: %d checks, %d failures\n", checks, failures);
   return failures != 0;
