@@ -1010,6 +1010,23 @@ describe("deferred zstd maps", function()
     H.raises("changed", function() return m:count("\n") end)
   end)
 
+  it("raise when no decoder can be had (no descriptor left)", function()
+    if not zstd.have then return pending("zstd missing") end
+    setup()
+    local out, err, code = host([[
+      local m = assert(tome.open(arg[1], "r", { memory = 1000 }))
+      collectgarbage("stop")
+      local its, ok, msg = {}, true, nil
+      for i = 1, 200 do
+        ok, msg = pcall(function() its[i] = m:lines(); return its[i]() end)
+        if not ok then break end
+      end
+      print(ok, msg)]], q(comp), "ulimit -n 64; ")
+    assert.are.equal(0, code, err)
+    assert.matches("^false\t[^\n]*" .. comp:gsub("%p", "%%%0") ..
+      ": cannot decompress: Too many open files\n$", out)
+  end)
+
   it("raise a clean error for a map closed during a scan", function()
     if not zstd.have then return pending("zstd missing") end
     setup()

@@ -284,14 +284,25 @@ static void release_behind(tm_src *s, size_t from, size_t to) {
 static int lazy_readat(tm_src *s, char *dst, size_t n, uint64_t off) {
   tm_map *m = (tm_map *)s->ud;
   tm_zstream *d = (tm_zstream *)s->rd;
-  int e = d != NULL ? tm_zstream_read(d, dst, n, off) : ENOMEM;
-  if (e == 0) return 1;
-  if (d != NULL)
-    snprintf(m->zerr, sizeof m->zerr, "%s", tm_zstream_error(d));
-  else
-    snprintf(m->zerr, sizeof m->zerr, "cannot decompress: %s", strerror(e));
+  if (d == NULL) {   /* lazy_open said why */
+    s->err = TM_EREADAT;
+    return 0;
+  }
+  if (tm_zstream_read(d, dst, n, off) == 0) return 1;
+  snprintf(m->zerr, sizeof m->zerr, "%s", tm_zstream_error(d));
   s->err = TM_EREADAT;
   return 0;
+}
+
+/* A decoder for the deferred map m, or NULL with the reason in m->zerr
+** (no memory, no descriptor left). */
+static tm_zstream *lazy_open(tm_map *m) {
+  tm_zstream *d = NULL;
+  int e = tm_zstream_open(&d, m->lazy);
+  if (e != 0)
+    snprintf(m->zerr, sizeof m->zerr, "%s: cannot decompress: %s",
+             tm_lazy_path(m->lazy), strerror(e));
+  return d;
 }
 
 static void lazy_free(void *rd) {
@@ -342,8 +353,7 @@ tm_progress *tm_l_progress(lua_State *L) {
 
 void tm_l_srcsetup(lua_State *L, tm_src *s, const tm_range *r) {
   if (r->map->lazy != NULL) {   /* a decoder of its own, freed with s */
-    tm_zstream *d = NULL;
-    tm_zstream_open(&d, r->map->lazy);
+    tm_zstream *d = lazy_open(r->map);
     lazy_setup(s, tm_l_state(L), r, d, NULL, 0);
     s->rdfree = lazy_free;
     /* the collector does not see the decoder's memory (some MB): tell
@@ -373,7 +383,7 @@ tm_src *tm_l_scanbegin(lua_State *L, const tm_range *r) {
       tm_zstream_free(st->zs);
       st->zs = NULL;
       st->zswlen = 0;
-      tm_zstream_open(&st->zs, r->map->lazy);
+      st->zs = lazy_open(r->map);
       st->zslazy = r->map->lazy;
     }
     int keep = same && st->zswlen > 0 && st->zsfoff == r->off &&
