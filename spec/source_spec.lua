@@ -1041,6 +1041,66 @@ describe("deferred zstd maps", function()
     assert.matches("closed", tostring(m))
   end)
 
+  it("let go of the file when the map closes (no descriptor is kept)",
+     function()
+    if not zstd.have then return pending("zstd missing") end
+    setup()
+    -- the descriptors of this process that point at comp
+    local function held()
+      local f = assert(io.popen('ls -l /proc/"$PPID"/fd 2>/dev/null'))
+      local out = f:read("a")
+      f:close()
+      local n = 0
+      for _ in out:gmatch(comp:gsub("%p", "%%%0")) do n = n + 1 end
+      return n
+    end
+    collectgarbage()
+    collectgarbage()   -- the maps of the other tests let go of theirs
+    local before = held()
+    for _, close in ipairs { "close", "gc" } do
+      local m = deferred(comp)
+      assert.are.equal(select(2, s:gsub("\n", "")), m:count("\n"))
+      assert.is_true(held() > before)
+      if close == "close" then m:close() else m = nil; collectgarbage() end
+      assert.are.equal(before, held(), close)
+    end
+    -- decompressed (sub), then closed: nothing is kept either
+    local m = deferred(comp)
+    m:count("\n")
+    assert.are.equal(s:sub(5, 50), m:sub(5, 50))
+    m:close()
+    assert.are.equal(before, held())
+  end)
+
+  it("decompress a file of several frames at once when more than two "
+     .. "CPUs may, else stream it", function()
+    if not zstd.have then return pending("zstd missing") end
+    setup()
+    local multi = H.tmpname(".zst")
+    shell(("head -c 700000 %s | zstd -q -c > %s; tail -c +700001 %s | "
+      .. "zstd -q -c >> %s"):format(q(plain), q(multi), q(plain), q(multi)))
+    -- piped through zstd, the frames say no size: decompressed at open
+    local m = assert(tome.open(multi, "r", { memory = 1000, workers = 2 }))
+    assert.is_false(ondemand(m))
+    assert.is_true(m:sub(1, -1) == s)
+    m:close()
+    shell(("head -c 700000 %s > %s.a; tail -c +700001 %s > %s.b; "
+      .. "zstd -q -c %s.a > %s; zstd -q -c %s.b >> %s; rm -f %s.a %s.b")
+      :format(q(plain), q(multi), q(plain), q(multi), q(multi), q(multi),
+              q(multi), q(multi), q(multi), q(multi)))
+    m = assert(tome.open(multi, "r", { memory = 1000, workers = 2 }))
+    assert.is_true(ondemand(m))
+    assert.are.equal(select(2, s:gsub("\n", "")), m:count("\n"))
+    local p = assert(tome.open(plain))
+    assert.are.equal(steps(p:lines()), steps(m:lines()))
+    p:close()
+    m:close()
+    m = assert(tome.open(multi, "r", { memory = 1000, workers = 3 }))
+    assert.is_false(ondemand(m))
+    assert.is_true(m:sub(1, -1) == s)
+    m:close()
+  end)
+
   it("scan a large file in bounded memory, without decompressing it",
      function()
     if not zstd.have then return pending("zstd missing") end

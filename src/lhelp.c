@@ -86,6 +86,23 @@ int tm_l_closederror(lua_State *L) {
   return luaL_error(L, "attempt to use a closed map");
 }
 
+/* The state's one-shot decoder goes with the deferred file z it decodes
+** (its descriptor would keep a deleted file's blocks until the state
+** closes).  Never creates the state: safe in finalizers. */
+void tm_l_forgetlazy(lua_State *L, const tm_lazy *z) {
+  if (z == NULL) return;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, STATE_KEY) == LUA_TUSERDATA) {
+    tm_state *st = (tm_state *)lua_touserdata(L, -1);
+    if (st->zslazy == z) {
+      tm_zstream_free(st->zs);
+      st->zs = NULL;
+      st->zslazy = NULL;
+      st->zswlen = 0;
+    }
+  }
+  lua_pop(L, 1);
+}
+
 /* A deferred map becomes an ordinary (spilled) one: tm_l_range does this
 ** before anyone may touch mp.base. */
 void tm_l_materialise(lua_State *L, tm_map *m) {
@@ -100,6 +117,7 @@ void tm_l_materialise(lua_State *L, tm_map *m) {
                info.msg[0] != '\0' ? info.msg : strerror(e));
   tm_map_close(&m->mp);     /* nothing mapped: for form's sake */
   m->mp = mp;
+  tm_l_forgetlazy(L, m->lazy);
   tm_lazy_free(m->lazy);
   m->lazy = NULL;
 }

@@ -102,6 +102,9 @@ void tm_l_range(lua_State *L, int idx, tm_range *r);
 void tm_l_scanrange(lua_State *L, int idx, tm_range *r);
 /* Decompress a deferred map now (nothing when it is not deferred). */
 void tm_l_materialise(lua_State *L, tm_map *m);
+/* Drop the state's decoder of the deferred file z, if it has one (when
+** z's map closes). */
+void tm_l_forgetlazy(lua_State *L, const tm_lazy *z);
 /* Push the map userdata of the map or view at idx. */
 void tm_l_pushmapof(lua_State *L, int idx);
 /* Raise unless r's map is writable. */

@@ -947,6 +947,7 @@ static void map_release(tm_map *m) {
 static int map_close(lua_State *L) {
   tm_map *m = tm_l_tomap(L, 1);
   if (m != NULL) {
+    tm_l_forgetlazy(L, m->lazy);
     map_release(m);  /* closing twice is harmless, as with <close> */
   } else {
     tm_view *v = (tm_view *)luaL_checkudata(L, 1, TM_VIEW_MT);
@@ -959,7 +960,10 @@ static int map_close(lua_State *L) {
 /* __gc and __close: idempotent, never raise */
 static int map_gc(lua_State *L) {
   tm_map *m = tm_l_tomap(L, 1);
-  if (m != NULL) map_release(m);
+  if (m != NULL) {
+    tm_l_forgetlazy(L, m->lazy);
+    map_release(m);
+  }
   return 0;
 }
 
