@@ -5,6 +5,7 @@
 ** of any source.  No Lua.  See source.h for the contracts.
 */
 #include "source.h"
+#include "scan.h"
 #include "replace.h"
 
 #include <errno.h>
@@ -1148,8 +1149,11 @@ static const unsigned char *next_header(pjob *j, size_t start, size_t pos,
       *released = pos;
     }
     size_t end = j->size - pos > RELEASE_STEP ? pos + RELEASE_STEP : j->size;
-    const unsigned char *hit = memmem(j->base + pos, end - pos,
-                                      "\x1f\x8b\x08", 3);
+    /* scan.c's search (a vector filter on two of the needle's bytes):
+    ** glibc's memmem stops at every 0x1f of the compressed bytes, and
+    ** this walk runs before any thread starts */
+    const unsigned char *hit = (const unsigned char *)tm_find(
+        (const char *)j->base + pos, end - pos, "\x1f\x8b\x08", 3);
     if (hit == NULL) {
       pos = end > pos + 2 ? end - 2 : end;
       if (end == j->size) return NULL;
