@@ -1480,9 +1480,8 @@ int tm_lazy_fill(tm_lazy *z, tm_mapping *m, tm_source_info *info) {
 
 /* With two cores or more, a thread decodes ahead into a ring of slots
 ** while the scan runs (as zstdcat | wc do): the reader is the thread's
-** then, and the scan copies out of the slots. */
-#define ZSLOTS 4
-#define ZSLOT ((size_t)1 << 20)
+** then (producer, as for read_piped), and the scan copies out of the
+** slots. */
 /* ... once a scan has gone this far: short scans (an iterator left after
 ** a few lines) never start a thread nor take the slots' memory */
 #define ZTHREAD_AFTER ((uint64_t)8 << 20)
@@ -1503,13 +1502,8 @@ struct tm_zstream {
   int running;             /* th was started (and not joined) */
   int launched;            /* it was, since the last (re)start */
   pthread_t th;
-  pthread_mutex_t lock;
-  pthread_cond_t cv;
-  char *slot[ZSLOTS];
-  size_t len[ZSLOTS];
-  size_t head, tail;       /* slots filled, slots emptied (under lock) */
-  size_t soff;             /* bytes taken from slot tail % ZSLOTS */
-  int done, stop;          /* the thread ended (end or error); stop it */
+  pipeline ring;           /* its slots; ring.r is r while it runs */
+  size_t soff;             /* bytes taken from slot ring.tail % NSLOT */
 };
 
 static int zs_fail(tm_zstream *d, int err, const char *fmt, ...) {
@@ -1535,48 +1529,13 @@ static int zs_check(tm_zstream *d) {
   return 0;
 }
 
-static void *zs_thread(void *ud) {
-  tm_zstream *d = (tm_zstream *)ud;
-  for (;;) {
-    pthread_mutex_lock(&d->lock);
-    while (d->head - d->tail == ZSLOTS && !d->stop)
-      pthread_cond_wait(&d->cv, &d->lock);
-    int stop = d->stop;
-    size_t k = d->head % ZSLOTS;
-    pthread_mutex_unlock(&d->lock);
-    if (stop) break;
-    size_t got = 0;
-    ptrdiff_t n = 1;
-    while (got < ZSLOT &&
-           (n = tm_reader_read(d->r, d->slot[k] + got, ZSLOT - got)) != 0) {
-      if (n < 0) {
-        if (tm_reader_errno(d->r) == EINTR) continue;
-        break;
-      }
-      got += (size_t)n;
-    }
-    pthread_mutex_lock(&d->lock);
-    d->len[k] = got;
-    if (got > 0) d->head++;
-    if (n <= 0) d->done = 1;
-    pthread_cond_broadcast(&d->cv);
-    pthread_mutex_unlock(&d->lock);
-    if (n <= 0) break;
-  }
-  pthread_mutex_lock(&d->lock);
-  d->done = 1;
-  pthread_cond_broadcast(&d->cv);
-  pthread_mutex_unlock(&d->lock);
-  return NULL;
-}
-
 /* Stop and join the thread; the reader is ours again. */
 static void zs_join(tm_zstream *d) {
   if (!d->running) return;
-  pthread_mutex_lock(&d->lock);
-  d->stop = 1;
-  pthread_cond_broadcast(&d->cv);
-  pthread_mutex_unlock(&d->lock);
+  pthread_mutex_lock(&d->ring.lock);
+  d->ring.stop = 1;
+  pthread_cond_broadcast(&d->ring.cv);
+  pthread_mutex_unlock(&d->ring.lock);
   pthread_join(d->th, NULL);
   d->running = 0;
 }
@@ -1584,15 +1543,18 @@ static void zs_join(tm_zstream *d) {
 /* Start the thread (when wanted and possible: else decode in place). */
 static void zs_launch(tm_zstream *d) {
   sigset_t all, old;
-  d->head = d->tail = d->soff = 0;
-  d->done = d->stop = 0;
+  d->ring.r = d->r;
+  d->ring.head = d->ring.tail = d->soff = 0;
+  d->ring.done = d->ring.stop = 0;
   d->launched = 1;
   if (d->threads == 1) return;
-  for (int i = 0; i < ZSLOTS; i++)
-    if (d->slot[i] == NULL && (d->slot[i] = malloc(ZSLOT)) == NULL) return;
+  for (int i = 0; i < NSLOT; i++)
+    if (d->ring.buf[i] == NULL &&
+        (d->ring.buf[i] = malloc(SLOT_SIZE)) == NULL)
+      return;
   sigfillset(&all);             /* signals go to the caller's thread */
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  d->running = pthread_create(&d->th, NULL, zs_thread, d) == 0;
+  d->running = pthread_create(&d->th, NULL, producer, &d->ring) == 0;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
@@ -1620,8 +1582,8 @@ int tm_zstream_open(tm_zstream **out, const tm_lazy *z) {
   d->path = strdup(z->path);
   d->hist = malloc(HIST);
   d->threads = z->workers == 1 || ncpus() < 2 ? 1 : 2;
-  pthread_mutex_init(&d->lock, NULL);
-  pthread_cond_init(&d->cv, NULL);
+  pthread_mutex_init(&d->ring.lock, NULL);
+  pthread_cond_init(&d->ring.cv, NULL);
   int e = d->fd < 0 ? errno : 0;
   if (e == 0 && (d->path == NULL || d->hist == NULL)) e = ENOMEM;
   if (e != 0) {
@@ -1636,9 +1598,9 @@ int tm_zstream_open(tm_zstream **out, const tm_lazy *z) {
 void tm_zstream_free(tm_zstream *d) {
   if (d == NULL) return;
   zs_join(d);
-  for (int i = 0; i < ZSLOTS; i++) free(d->slot[i]);
-  pthread_cond_destroy(&d->cv);
-  pthread_mutex_destroy(&d->lock);
+  for (int i = 0; i < NSLOT; i++) free(d->ring.buf[i]);
+  pthread_cond_destroy(&d->ring.cv);
+  pthread_mutex_destroy(&d->ring.lock);
   tm_reader_close(d->r);
   if (d->fd >= 0) close(d->fd);
   free(d->path);
@@ -1667,25 +1629,25 @@ static ptrdiff_t zs_next(tm_zstream *d, char *dst, size_t n) {
       return got;
     }
   }
-  pthread_mutex_lock(&d->lock);
-  while (d->head == d->tail && !d->done)
-    pthread_cond_wait(&d->cv, &d->lock);
-  int empty = d->head == d->tail;
-  size_t k = d->tail % ZSLOTS, have = d->len[k] - d->soff;
-  pthread_mutex_unlock(&d->lock);
+  pthread_mutex_lock(&d->ring.lock);
+  while (d->ring.head == d->ring.tail && !d->ring.done)
+    pthread_cond_wait(&d->ring.cv, &d->ring.lock);
+  int empty = d->ring.head == d->ring.tail;
+  size_t k = d->ring.tail % NSLOT, have = d->ring.len[k] - d->soff;
+  pthread_mutex_unlock(&d->ring.lock);
   if (empty) {   /* the thread ended: the reader says how */
     zs_join(d);
     return tm_reader_errno(d->r) != 0 ? -1 : 0;
   }
   size_t c = n < have ? n : have;
-  memcpy(dst, d->slot[k] + d->soff, c);
+  memcpy(dst, d->ring.buf[k] + d->soff, c);
   d->soff += c;
-  if (d->soff == d->len[k]) {
-    pthread_mutex_lock(&d->lock);
-    d->tail++;
+  if (d->soff == d->ring.len[k]) {
+    pthread_mutex_lock(&d->ring.lock);
+    d->ring.tail++;
     d->soff = 0;
-    pthread_cond_broadcast(&d->cv);
-    pthread_mutex_unlock(&d->lock);
+    pthread_cond_broadcast(&d->ring.cv);
+    pthread_mutex_unlock(&d->ring.lock);
   }
   return (ptrdiff_t)c;
 }
