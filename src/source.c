@@ -1292,6 +1292,31 @@ static int run_pieces(pjob *j, int nw) {
   return j->failed ? -1 : 0;
 }
 
+/* Map the compressed file fd of 'size' bytes and find its pieces into j
+** (the caller unmaps j->base and frees j->ps).  0, -1 (not made of
+** pieces; j->base is NULL when the file could not be mapped), or an
+** errno value. */
+static int map_pieces(pjob *j, int fd, size_t size, int fmt) {
+  memset(j, 0, sizeof *j);
+  j->fmt = fmt;
+  j->fd = -1;
+  j->size = size;
+  /* a file of countless tiny members or frames: pieces of at least 64 KiB
+  ** (and at most 65536 of them) keep the table small and the locking and
+  ** releasing per piece cheap */
+  j->minpiece = size / 65536 > PIECE_MIN ? size / 65536 : PIECE_MIN;
+  void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) return -1;
+  j->base = p;
+  tm_guard_install();
+  return guarded_pieces(j);
+}
+
+/* The decompressed size of the pieces found. */
+static uint64_t pieces_total(const pjob *j) {
+  return j->n ? j->ps[j->n - 1].out + j->ps[j->n - 1].outlen : 0;
+}
+
 /* 0 with m filled, -1 when the file is not for this path (go on
 ** sequentially), or an errno value with info->msg set. */
 static int open_parallel(tm_mapping *m, int fd, const struct stat *st,
@@ -1303,20 +1328,9 @@ static int open_parallel(tm_mapping *m, int fd, const struct stat *st,
       (uint64_t)st->st_size > SIZE_MAX || st->st_size < (off_t)(1 << 20))
     return -1;
   pjob j;
-  memset(&j, 0, sizeof j);
-  j.fmt = fmt;
-  j.fd = -1;
-  j.size = (size_t)st->st_size;
-  /* a file of countless tiny members or frames: pieces of at least 64 KiB
-  ** (and at most 65536 of them) keep the table small and the locking and
-  ** releasing per piece cheap */
-  j.minpiece = j.size / 65536 > PIECE_MIN ? j.size / 65536 : PIECE_MIN;
-  void *p = mmap(NULL, j.size, PROT_READ, MAP_PRIVATE, fd, 0);
-  if (p == MAP_FAILED) return -1;
-  j.base = p;
-  tm_guard_install();
-  int e = guarded_pieces(&j);
-  uint64_t total = j.n ? j.ps[j.n - 1].out + j.ps[j.n - 1].outlen : 0;
+  int e = map_pieces(&j, fd, (size_t)st->st_size, fmt);
+  if (j.base == NULL) return -1;
+  uint64_t total = pieces_total(&j);
   if (e == 0 && j.n < 2) e = -1;
   if (e == 0 && total > SIZE_MAX) e = -1;
   if (e == 0 && total <= limit) {
@@ -1340,7 +1354,7 @@ static int open_parallel(tm_mapping *m, int fd, const struct stat *st,
                strerror(e));
   }
   if (e == 0) e = run_pieces(&j, j.n < (size_t)nw ? (int)j.n : nw);
-  munmap(p, j.size);
+  munmap((void *)j.base, j.size);
   free(j.ps);
   if (e == 0) {
     info->workers = nw;
@@ -1379,18 +1393,10 @@ struct tm_lazy {
 static int zstd_total(int fd, const struct stat *st, uint64_t *total) {
   if (st->st_size <= 0 || (uint64_t)st->st_size > SIZE_MAX) return -1;
   pjob j;
-  memset(&j, 0, sizeof j);
-  j.fmt = TM_FMT_ZSTD;
-  j.fd = -1;
-  j.size = (size_t)st->st_size;
-  j.minpiece = j.size / 65536 > PIECE_MIN ? j.size / 65536 : PIECE_MIN;
-  void *p = mmap(NULL, j.size, PROT_READ, MAP_PRIVATE, fd, 0);
-  if (p == MAP_FAILED) return -1;
-  j.base = p;
-  tm_guard_install();
-  int e = guarded_pieces(&j);
-  *total = j.n ? j.ps[j.n - 1].out + j.ps[j.n - 1].outlen : 0;
-  munmap(p, j.size);
+  int e = map_pieces(&j, fd, (size_t)st->st_size, TM_FMT_ZSTD);
+  if (j.base == NULL) return -1;
+  *total = pieces_total(&j);
+  munmap((void *)j.base, j.size);
   free(j.ps);
   return e == 0 ? 0 : -1;
 }
